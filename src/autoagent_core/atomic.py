@@ -1,0 +1,159 @@
+"""Crash-safe files: atomic writes, cross-process locks, stale temp files, corrupt files.
+
+* :func:`atomic_write_bytes` writes a temp file in the same directory, fsyncs it and
+  ``os.replace``-s it over the target, so a reader sees the old or the new file, never a
+  half-written one (RELIABILITY item 10).
+* :func:`locked` holds a lock file (``filelock``) around a read-modify-write (item 11).
+* Temp files are named ``.<target>.<pid>.<random>.tmp``; :func:`clean_stale_temps` removes
+  those whose writer no longer runs, and leaves a live writer's alone (item 12).
+* :func:`set_aside` renames a corrupt file to ``<name>.corrupt-<UTC time>`` (item 13).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from autoagent_core.errors import StorageError
+
+_TEMP_RE = re.compile(r"^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$")
+LOCK_TIMEOUT_S = 60.0
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644, fsync: bool = True) -> None:
+    """Replace ``path`` with ``data`` atomically."""
+    directory = path.parent
+    tmp = directory / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            if fsync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    if fsync:
+        _fsync_dir(directory)
+
+
+def dumps(data: Any) -> bytes:
+    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def atomic_write_json(path: Path, data: Any, fsync: bool = True) -> None:
+    atomic_write_bytes(path, dumps(data), fsync=fsync)
+
+
+class CorruptFileError(StorageError):
+    """A JSON file that does not parse (or has the wrong shape)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path} is corrupt: {reason}")
+        self.path = path
+
+
+def read_json(path: Path) -> Any:
+    """Parse a JSON file; ``FileNotFoundError`` passes through, bad JSON is
+    :class:`CorruptFileError`."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise StorageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CorruptFileError(path, str(exc)) from None
+
+
+def set_aside(path: Path) -> Path:
+    """Move a corrupt file out of the way, keeping it for the user to inspect."""
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+    try:
+        os.replace(path, target)
+    except FileNotFoundError:
+        return target
+    except OSError as exc:
+        raise StorageError(f"cannot set aside {path}: {exc.strerror or exc}") from None
+    return target
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale_temps(directory: Path) -> list[Path]:
+    """Remove temp files left by writers that no longer run; return what was removed."""
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TEMP_RE.match(entry.name)
+        if not match or _pid_alive(int(match.group(1))):
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(entry.path)
+            removed.append(Path(entry.path))
+    return removed
+
+
+@contextlib.contextmanager
+def locked(lock_path: Path, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
+    """Hold an exclusive cross-process lock on ``lock_path`` (created if missing)."""
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(str(lock_path), timeout=timeout)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise StorageError(
+            f"timed out after {timeout:g}s waiting for the lock {lock_path}"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()

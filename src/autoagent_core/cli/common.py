@@ -1,0 +1,55 @@
+"""Helpers shared by the command groups: settings, stores, terminal output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from autoagent_core.errors import UsageError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from autoagent_core.config import Settings
+
+
+def settings(**overrides: Any) -> Settings:
+    """Settings with the given command-line values (``None`` means not given)."""
+    from autoagent_core.config import load_settings
+
+    return load_settings({k: v for k, v in overrides.items() if v is not None})
+
+
+def is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def print_json(data: Any) -> None:
+    """JSON on stdout, one document, for pipelines."""
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def confirm_or_abort(question: str, yes: bool) -> None:
+    """Ask on a terminal; in a script, demand ``--yes``."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError(f"{question} Refusing without confirmation: pass --yes in scripts")
+    if not typer.confirm(question, default=False):
+        raise typer.Exit(1)
+
+
+def parse_json_arg(raw: str, what: str) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise UsageError(f"{what} is not valid JSON: {exc}") from None

@@ -1,0 +1,3 @@
+"""(in progress)"""
+
+from __future__ import annotations
