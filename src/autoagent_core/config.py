@@ -81,7 +81,9 @@ class Settings:
     tool_store: str = _setting("filesystem", "Tool store plugin")
     agent_registry: str = _setting("filesystem", "Agent registry plugin")
     session_store: str = _setting("filesystem", "Session store plugin")
-    recorders: list[str] = _setting(RECORDERS_DEFAULT, "Timeline recorders (comma-separated)")
+    recorders: list[str] = _setting(  # noqa: RUF009 - _setting returns a field()
+        RECORDERS_DEFAULT, "Timeline recorders (comma-separated)"
+    )
     # tools and the sandbox
     tool_code_max_chars: int = _setting(200_000, "Largest tool source accepted",
                                         env=("TOOL_CODE_MAX_CHARS",), minimum=1)

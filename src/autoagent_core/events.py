@@ -7,6 +7,7 @@ stderr and disabled for the rest of the run; the run goes on.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections.abc import Callable
@@ -54,10 +55,8 @@ class EventBus:
         self.recorders = [(n, r) for n, r in self.recorders if r is not recorder]
         message = self.redactor.text(f"{type(exc).__name__}: {exc}")
         self._warn(f"timeline recorder '{name}' failed and is disabled for this run: {message}")
-        try:
+        with contextlib.suppress(Exception):
             recorder.close()
-        except Exception:
-            pass
 
     def close(self) -> None:
         """Close every recorder once (Markdown, HTML and transcript are written here)."""

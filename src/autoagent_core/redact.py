@@ -12,7 +12,9 @@ from collections.abc import Iterable
 from typing import Any
 
 MASK = "[REDACTED]"
-_AUTH_RE = re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?\s*)(bearer\s+|basic\s+)?[^\s\"',}]+")
+_AUTH_RE = re.compile(
+    r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?\s*)(bearer\s+|basic\s+)?[^\s\"',}]+"
+)
 _BEARER_RE = re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}")
 MIN_SECRET_LEN = 4
 
@@ -57,7 +59,9 @@ def redactor_for(settings: Any, extra: Iterable[str] = ()) -> Redactor:
     return Redactor(values)
 
 
-_SECRET_NAME_RE = re.compile(r"(?i)(TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_?KEY|CREDENTIAL|AUTH)")
+_SECRET_NAME_RE = re.compile(
+    r"(?i)(TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|ACCESS_?KEY|CREDENTIAL|AUTH)"
+)
 
 
 def is_secret_env_name(name: str) -> bool:

@@ -198,7 +198,7 @@ class ToolStore(Protocol):
     raises ``NotFoundError``; invalid code raises ``UsageError`` saying what is wrong.
     """
 
-    def list(self) -> list[ToolSpec]:
+    def list_tools(self) -> list[ToolSpec]:
         """Every tool's current spec, read from the manifest (not from every file)."""
         ...
 
@@ -257,7 +257,7 @@ class AgentSpec:
 class AgentRegistry(Protocol):
     """Persistent specialised agents (default: ``filesystem``, ``.agents/``)."""
 
-    def list(self) -> list[AgentSpec]:
+    def list_agents(self) -> list[AgentSpec]:
         ...
 
     def get(self, name: str) -> AgentSpec:
@@ -386,7 +386,7 @@ class SessionStore(Protocol):
         """Save the whole session (atomic) and update its index row (under a lock)."""
         ...
 
-    def list(self, status: str | None = None) -> list[SessionSummary]:
+    def list_sessions(self, status: str | None = None) -> list[SessionSummary]:
         """Index rows, most recently updated first."""
         ...
 
