@@ -56,6 +56,8 @@ class Result:
         return (f"autoagent {' '.join(self.args)} -> {self.returncode}\n"
                 f"--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}")
 
+    __repr__ = __str__
+
 
 CliFn = Callable[..., Result]
 

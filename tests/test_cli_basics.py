@@ -1,0 +1,44 @@
+"""The command line itself: help, version, usage errors, exit codes."""
+
+from __future__ import annotations
+
+from autoagent_core import __version__
+
+
+def test_help_lists_every_command_group(cli) -> None:
+    result = cli("--help")
+    assert result.returncode == 0, result
+    for command in ("run", "sessions", "tools", "agents", "plugins", "config", "runs", "ask"):
+        assert command in result.stdout
+    assert result.stderr == ""
+
+
+def test_version(cli) -> None:
+    result = cli("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"autoagent {__version__}"
+
+
+def test_unknown_command_is_a_usage_error(cli) -> None:
+    result = cli("frobnicate")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+
+
+def test_help_does_not_import_backends_or_http(cli) -> None:
+    code = (
+        "import sys, runpy\n"
+        "sys.argv = ['autoagent', '--help']\n"
+        "try:\n"
+        "    runpy.run_module('autoagent_core', run_name='__main__')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = [m for m in ('httpx', 'llama_cpp', 'httpcore', 'filelock', 'dotenv')\n"
+        "         if m in sys.modules]\n"
+        "print('HEAVY=' + ','.join(heavy), file=sys.stderr)\n"
+    )
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "HEAVY=\n" in proc.stderr, proc.stderr

@@ -1,0 +1,67 @@
+"""A real third-party package, installed with pip into a throwaway virtual environment, adds
+an LLM backend and a timeline recorder without touching this repository."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+PLUGIN_SRC = Path(__file__).parent / "plugins" / "autoagent-echo"
+
+
+@pytest.fixture(scope="module")
+def throwaway_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    venv = tmp_path_factory.mktemp("venv") / "env"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    py = venv / "bin" / "python"
+    site = subprocess.run(
+        [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    # autoagent and its dependencies come from the environment running the tests
+    (Path(site) / "autoagent_parent.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    build = PLUGIN_SRC
+    subprocess.run(
+        [str(py), "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+         "--no-index", str(build)],
+        check=True, capture_output=True, text=True,
+    )
+    return venv
+
+
+def run_in(venv: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return subprocess.run([str(venv / "bin" / "python"), "-m", "autoagent_core", *args],
+                          capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
+
+
+def test_pip_installed_plugin_shows_up(throwaway_venv: Path, isolated: Path) -> None:
+    result = run_in(throwaway_venv, "plugins", "--json", cwd=isolated)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    echo = next(p for p in report["plugins"] if p["name"] == "echo")
+    assert echo["distribution"] == "autoagent-echo"
+    assert echo["version"] == "0.2.0"
+    assert echo["status"] == "loaded"
+    assert sorted(echo["hooks"]) == ["autoagent_llm_backends", "autoagent_timeline_recorders"]
+    assert {"name": "echo", "plugin": "echo",
+            "description": "Echoes the last message, upper-cased"} in report["layers"]["backend"]
+    assert "counter" in [r["name"] for r in report["layers"]["recorder"]]
+    assert result.stderr == ""
+
+
+def test_pip_installed_backend_answers(throwaway_venv: Path, isolated: Path) -> None:
+    result = run_in(throwaway_venv, "ask", "--backend", "echo", "hello plugin", cwd=isolated)
+    assert result.returncode == 0, result.stderr
+    assert "HELLO PLUGIN" in result.stdout
+
+
+def test_plugin_is_not_visible_outside_its_environment(cli) -> None:
+    result = cli("plugins", "--json")
+    assert "echo" not in [p["name"] for p in json.loads(result.stdout)["plugins"]]
