@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from support.fake_dist import make_fake_plugin
 
 from autoagent_core.errors import PluginError
 from autoagent_core.plugins import get_plugin_manager, reset_plugin_manager
+from support.fake_dist import make_fake_plugin
 
 GOOD = '''
 from autoagent_core.hookspecs import hookimpl
