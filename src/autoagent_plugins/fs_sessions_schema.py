@@ -9,8 +9,6 @@ optional field takes its default, a wrong type is still an error.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 from autoagent_core.types import (
@@ -239,32 +237,3 @@ def summary_from_row(sid: str, row: Any) -> SessionSummary | None:
         created_at=str(row.get("created_at", "")),
         updated_at=str(row.get("updated_at", "")),
     )
-
-
-def read_json_capped(path: Path | str, cap: int = MAX_IMPORT_BYTES) -> Any:
-    """Read a JSON file given by the user (``-`` is stdin), refusing one larger than
-    ``cap`` bytes before parsing it. Raises :class:`SchemaError` saying what is wrong."""
-    import sys
-
-    if str(path) == "-":
-        raw = sys.stdin.buffer.read(cap + 1)
-        name = "stdin"
-    else:
-        name = str(path)
-        try:
-            with open(path, "rb") as fh:
-                raw = fh.read(cap + 1)
-        except FileNotFoundError:
-            raise SchemaError(f"{name}: no such file") from None
-        except IsADirectoryError:
-            raise SchemaError(f"{name}: is a directory") from None
-        except OSError as exc:
-            raise SchemaError(f"{name}: cannot read it: {exc.strerror or exc}") from None
-    if len(raw) > cap:
-        raise SchemaError(
-            f"{name} is larger than {cap // (1024 * 1024)} MB; refusing to import it"
-        )
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise SchemaError(f"{name} is not valid JSON: {exc}") from None
