@@ -34,8 +34,9 @@ class EventBus:
         self._closed = False
         self._warn = warn or (lambda m: print(f"autoagent: warning: {m}", file=sys.stderr))
 
-    def emit(self, kind: str, **data: Any) -> Event:
-        """Redact, number and deliver one event."""
+    def emit(self, kind: str, /, **data: Any) -> Event:
+        """Redact, number and deliver one event. (``kind`` is positional-only, so the
+        ``error`` event can carry a ``kind`` field.)"""
         self._seq += 1
         event = Event(kind=kind, data=self.redactor(data), ts=time.time(), seq=self._seq)
         for listener in list(self.listeners):
