@@ -1,0 +1,87 @@
+"""A small BM25 ranking over tool and agent names and descriptions.
+
+With a large library, only the tools (and agents) most relevant to the task are listed in
+an agent's prompt, so the prompt stays bounded however many tools exist. Names count
+twice (``sum_list`` matters more than a word in a description); names are split at
+underscores, hyphens and camelCase so ``parseCsvFile`` matches "parse a csv file".
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
+
+_WORD_RE = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+_STOP = frozenset({
+    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "into", "is",
+    "it", "its", "of", "on", "or", "that", "the", "this", "to", "was", "were", "will", "with",
+    "what", "which", "who", "how", "do", "does", "please", "then",
+})
+K1 = 1.5
+B = 0.75
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case word tokens, splitting identifiers; a light plural stem (``files`` ->
+    ``file``) so singular and plural forms meet."""
+    out = []
+    for raw in _WORD_RE.findall(text):
+        word = raw.lower()
+        if word in _STOP:
+            continue
+        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+            word = word[:-1]
+        out.append(word)
+    return out
+
+
+class BM25Index:
+    """BM25 over short documents; built once per prompt (cheap: linear in the library)."""
+
+    def __init__(self, documents: Sequence[list[str]]) -> None:
+        self.docs = [Counter(d) for d in documents]
+        self.lengths = [len(d) for d in documents]
+        self.avg_len = (sum(self.lengths) / len(self.lengths)) if self.lengths else 0.0
+        df: Counter[str] = Counter()
+        for doc in self.docs:
+            df.update(doc.keys())
+        n = len(self.docs)
+        self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
+
+    def scores(self, query: list[str]) -> list[float]:
+        terms = [t for t in set(query) if t in self.idf]
+        out = []
+        for doc, length in zip(self.docs, self.lengths, strict=True):
+            score = 0.0
+            norm = K1 * (1 - B + B * length / self.avg_len) if self.avg_len else K1
+            for term in terms:
+                freq = doc.get(term, 0)
+                if freq:
+                    score += self.idf[term] * freq * (K1 + 1) / (freq + norm)
+            out.append(score)
+        return out
+
+
+def rank(items: Sequence[T], query: str, limit: int,
+         text_of: Callable[[T], tuple[str, str]]) -> list[T]:
+    """The ``limit`` items most relevant to ``query``, best first.
+
+    ``text_of(item)`` gives ``(name, description)``. When the items fit within ``limit``
+    they are all returned in their order; otherwise only items that share a word with the
+    query are returned, so unrelated tools never fill the prompt.
+    """
+    if len(items) <= limit:
+        return list(items)
+    docs = []
+    for item in items:
+        name, description = text_of(item)
+        name_tokens = tokenize(name)
+        docs.append(name_tokens * 2 + tokenize(description))
+    scores = BM25Index(docs).scores(tokenize(query))
+    order = sorted(range(len(items)), key=lambda i: (-scores[i], i))
+    return [items[i] for i in order[:limit] if scores[i] > 0]
