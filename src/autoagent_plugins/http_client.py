@@ -447,6 +447,9 @@ class HttpClient:
                 yield item
         except (httpx.HTTPError, OSError) as exc:
             raise self._transport_failure(exc, deadline, watch) from None
+        if watch is not None and watch.fired:
+            # the watchdog's shutdown can look like a clean end of a close-delimited body
+            raise AttemptFailed(self._total_timeout_error(), retryable=False)
 
     def _decode_json(self, raw: bytes, status: int) -> Any:
         try:
