@@ -200,7 +200,11 @@ def _call(request: dict[str, Any]) -> dict[str, Any]:
     try:
         exec(compiled, namespace)
         func = namespace.get(name)
-        if not callable(func):
+        if not callable(func):  # as the store: else the file's single public function
+            own = [v for k, v in namespace.items() if not k.startswith("_")
+                   and inspect.isfunction(v) and v.__module__ == namespace["__name__"]]
+            func = own[0] if len(own) == 1 else None
+        if func is None:
             return _error("name", "NameError",
                           f"the tool code defines no function named '{name}'")
         try:

@@ -87,6 +87,12 @@ def find_tool_function(tree: ast.Module, preferred: str) -> str | None:
     return public[0] if len(public) == 1 else None
 
 
+def describe_tool(tree: ast.Module, preferred: str) -> ToolCodeInfo | None:
+    """The tool function of a parsed file (see :func:`find_tool_function`), described."""
+    func = find_tool_function(tree, preferred)
+    return describe_function(top_level_functions(tree)[func]) if func else None
+
+
 def validate_tool_code(name: str, code: str, max_chars: int) -> ToolCodeInfo:
     """Check size, syntax and that ``code`` defines a function called ``name``."""
     if not isinstance(code, str) or not code.strip():
