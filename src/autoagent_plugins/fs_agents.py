@@ -202,8 +202,10 @@ class FileAgentRegistry:
 
 def _factory(settings: Settings) -> FileAgentRegistry:
     from autoagent_core.redact import redactor_for
+    from autoagent_plugins.fs_sessions import config_file_secrets
 
-    return FileAgentRegistry(settings.path("agents_dir"), redactor=redactor_for(settings))
+    redactor = redactor_for(settings, extra=config_file_secrets())
+    return FileAgentRegistry(settings.path("agents_dir"), redactor=redactor)
 
 
 @hookimpl

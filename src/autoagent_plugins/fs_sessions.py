@@ -150,7 +150,7 @@ class FileSessionStore:
         path = self.path_of(session.id)
         data = self._serialise(session)
         self._write(path, data, exclusive=True)
-        self.index.put(session.id, index_row(data))
+        self._put_row(session.id, index_row(data))
 
     def save(self, session: Session) -> None:
         """Write the whole session (atomic) and append its index row. Sets
@@ -159,7 +159,7 @@ class FileSessionStore:
         session.updated_at = utc_now()
         data = self._serialise(session)
         self._write(path, data, exclusive=False)
-        self.index.put(session.id, index_row(data))
+        self._put_row(session.id, index_row(data))
 
     def load(self, session_id: str) -> Session:
         path = self.path_of(session_id)
@@ -180,7 +180,7 @@ class FileSessionStore:
         that names it, for the caller to raise."""
         moved = atomic.set_aside(path)
         with contextlib.suppress(StorageError):
-            self.index.remove(path.stem)
+            self._put_row(path.stem, None)
         return StorageError(
             f"session file {path} is corrupt ({reason}); it was set aside as {moved.name}"
         )
@@ -196,8 +196,8 @@ class FileSessionStore:
             _warn(f"{exc}; set aside as {moved.name}, rebuilding the index from the files")
             self.rebuild_index()
             rows = self.index.read()
-        if not rows and not self.index.exists() and self._has_session_files():
-            self.rebuild_index()
+        if not self.index.index_path.exists() and self.directory.is_dir():
+            self.rebuild_index()  # first use of an older layout, or index.json was removed
             rows = self.index.read()
         out = []
         for sid, row in rows.items():
@@ -207,12 +207,16 @@ class FileSessionStore:
         out.sort(key=lambda s: (s.updated_at, s.id), reverse=True)
         return out
 
-    def _has_session_files(self) -> bool:
-        try:
-            with os.scandir(self.directory) as entries:
-                return any(e.name.endswith(".json") and e.name != INDEX_NAME for e in entries)
-        except OSError:
-            return False
+    def _put_row(self, session_id: str, row: dict[str, Any] | None) -> None:
+        """Record a session's index row (``None``: it is gone). A store without
+        ``index.json`` is indexed from its files first, so the journal always extends a
+        snapshot that knows every session."""
+        if not self.index.index_path.exists():
+            self.rebuild_index()
+        if row is None:
+            self.index.remove(session_id)
+        else:
+            self.index.put(session_id, row)
 
     def delete(self, session_id: str) -> None:
         """Remove a session; refused while a run has it open."""
@@ -227,7 +231,7 @@ class FileSessionStore:
                 raise StorageError(f"cannot delete {path}: {exc.strerror or exc}") from None
             if not existed and session_id not in self.index.read():
                 raise NotFoundError(f"no session '{session_id}' in {self.directory}")
-            self.index.remove(session_id)
+            self._put_row(session_id, None)
             with contextlib.suppress(OSError):
                 os.unlink(self._lock_path(session_id))
 
@@ -306,7 +310,7 @@ class FileSessionStore:
                     f"session '{session.id}' already exists; import with overwrite "
                     "(--overwrite) to replace it"
                 ) from None
-        self.index.put(session.id, index_row(document))
+        self._put_row(session.id, index_row(document))
         return session
 
     def rebuild_index(self) -> list[str]:
@@ -344,10 +348,24 @@ class FileSessionStore:
         return set_aside
 
 
+def config_file_secrets() -> list[str]:
+    """Secret values written in the user config file. A flag or the environment may
+    override them for this run, but they are still secrets and must not be saved."""
+    from autoagent_core.config import read_config_file, setting_fields
+
+    try:
+        values = read_config_file()
+    except Exception:  # an unreadable config is reported by load_settings, not here
+        return []
+    return [str(values[f.name]) for f in setting_fields()
+            if f.metadata["secret"] and values.get(f.name)]
+
+
 def _factory(settings: Settings) -> FileSessionStore:
     from autoagent_core.redact import redactor_for
 
-    return FileSessionStore(settings.path("sessions_dir"), redactor=redactor_for(settings))
+    redactor = redactor_for(settings, extra=config_file_secrets())
+    return FileSessionStore(settings.path("sessions_dir"), redactor=redactor)
 
 
 @hookimpl

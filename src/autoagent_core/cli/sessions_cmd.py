@@ -128,12 +128,11 @@ def _format_result(result: dict[str, Any]) -> str:
     import json
 
     rest = dict(result)
-    label = ""
+    parts = [rest.pop(key) for key in ("action", "type", "name")
+             if isinstance(rest.get(key), str)]
     if "ok" in rest:
-        label = "ok" if rest.pop("ok") else "failed"
-    for key in ("action", "type", "name"):
-        if isinstance(rest.get(key), str):
-            label = f"{rest.pop(key)} {label}".strip()
+        parts.append("ok" if rest.pop("ok") else "failed")
+    label = " ".join(parts)
     body = shorten(json.dumps(rest, ensure_ascii=False, default=str), 200) if rest else ""
     return f"{label}: {body}" if label and body else label or body
 
