@@ -186,7 +186,6 @@ class RunLoop:
         limit = self.settings.max_turns
         for n in range(limit):
             decision = self.run_turn(limit - n, instruction if n == 0 else None)
-            self.save()
             if decision.decision == "done":
                 session.status = "completed"
                 session.answer = decision.answer or ""
@@ -197,6 +196,8 @@ class RunLoop:
                 reason = decision.feedback or decision.thought or "no reason given"
                 return TaskFailedError(f"the Supervisor judged the task failed: "
                                        f"{clip(reason, 300)}"), n + 1
+            if n + 1 < limit:
+                self.save()  # the last turn is saved by run() with the final status
         session.status = "failed"
         return TaskFailedError(
             f"turn limit reached ({limit} turns) without a final answer; give more turns "
