@@ -1,7 +1,238 @@
-"""``autoagent tools``: (in progress)."""
+"""``autoagent tools``: list, show, run, history, rollback and delete the persisted tools.
+
+Human output (tables, highlighted code) on a terminal; in a pipe, plain text or JSON.
+``tools run`` prints the tool's JSON result on stdout and records the run in the store's
+statistics; a failing tool exits 1 with its classified error on stderr (class, message,
+traceback tail, suggestions), and ``--args`` that is not a JSON object exits 2.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
 import typer
 
-app = typer.Typer(help="Manage tools.", no_args_is_help=True)
+from autoagent_core.cli.common import is_terminal, print_json
+
+if TYPE_CHECKING:
+    from autoagent_core.config import Settings
+    from autoagent_core.types import ToolResult, ToolSpec, ToolStore
+
+app = typer.Typer(help="Manage the tool library (list, show, run, history, rollback, delete).",
+                  no_args_is_help=True)
+
+TOOLS_DIR = typer.Option(None, "--tools-dir", metavar="DIR",
+                         help="Tool library folder (default .permanent_tools; TOOL_STORE_DIR).")
+SANDBOX = typer.Option(None, "--sandbox", metavar="strict|open",
+                       help="open: network, files, subprocesses (DANGEROUS_TOOLS=1, default); "
+                            "strict: no network, writes only in the scratch folder.")
+
+
+def _settings(tools_dir: str | None, sandbox: str | None = None) -> Settings:
+    from autoagent_core.cli.common import settings
+    from autoagent_core.errors import UsageError
+
+    dangerous: bool | None = None
+    if sandbox is not None:
+        if sandbox not in ("strict", "open"):
+            raise UsageError(f"--sandbox must be 'strict' or 'open', not {sandbox!r}")
+        dangerous = sandbox == "open"
+    return settings(tools_dir=tools_dir, dangerous_tools=dangerous)
+
+
+def _store(settings: Settings) -> ToolStore:
+    from autoagent_core.layers import open_tool_store
+
+    return open_tool_store(settings)
+
+
+def _one_line(text: str, limit: int = 70) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+@app.command("list")
+def list_(
+    as_json: bool = typer.Option(False, "--json", help="A JSON list of the manifest entries."),
+    tools_dir: str = TOOLS_DIR,
+) -> None:
+    """Every tool. In a pipe: one tab-separated line each: name, version, signature, runs,
+    description."""
+    tools = _store(_settings(tools_dir)).list_tools()
+    if as_json:
+        print_json([t.to_dict() for t in tools])
+        return
+    if not tools:
+        print("no tools", file=sys.stderr)
+        return
+    if is_terminal():
+        from rich.table import Table
+
+        from autoagent_core.cli.common import console
+
+        table = Table("name", "version", "signature", "runs", "description",
+                      title=f"{len(tools)} tool(s)")
+        for t in tools:
+            runs = f"{t.runs}" + (f" ({t.failures} failed)" if t.failures else "")
+            table.add_row(t.name, f"v{t.version}", t.signature(), runs, _one_line(t.description))
+        console().print(table)
+        return
+    sys.stdout.write("".join(
+        f"{t.name}\tv{t.version}\t{t.signature()}\t{t.runs}\t{_one_line(t.description)}\n"
+        for t in tools))
+
+
+@app.command("show")
+def show(
+    name: str = typer.Argument(..., help="Tool name."),
+    version: int = typer.Option(None, "--version", "-v", min=1, help="An earlier version."),
+    as_json: bool = typer.Option(False, "--json", help="Spec and code as one JSON object."),
+    tools_dir: str = TOOLS_DIR,
+) -> None:
+    """A tool's code (highlighted on a terminal, plain in a pipe) and its spec."""
+    tool = _store(_settings(tools_dir)).get(name, version)
+    if as_json:
+        print_json({**tool.spec.to_dict(), "code": tool.code})
+        return
+    if not is_terminal():
+        sys.stdout.write(tool.code if tool.code.endswith("\n") else tool.code + "\n")
+        return
+    from rich.syntax import Syntax
+
+    from autoagent_core.cli.common import console
+
+    spec = tool.spec
+    out = console()
+    out.print(f"[bold]{spec.signature()}[/bold]  v{spec.version}  updated "
+              f"{spec.updated_at[:19].replace('T', ' ')} UTC  runs {spec.runs} "
+              f"(failed {spec.failures})")
+    if spec.description:
+        out.print(spec.description)
+    out.print(Syntax(tool.code, "python", line_numbers=True))
+
+
+def _print_failure(name: str, result: ToolResult) -> None:
+    error = result.error or {}
+    lines = [f"autoagent: tool '{name}' failed: [{error.get('class', 'exception')}] "
+             f"{error.get('message', '')}"]
+    if error.get("traceback"):
+        lines += ["traceback (tail):", *("  " + ln for ln in error["traceback"].splitlines())]
+    lines += [f"suggestion: {tip}" for tip in error.get("suggestions", [])]
+    print("\n".join(lines), file=sys.stderr)
+
+
+def _echo_output(result: ToolResult) -> None:
+    """What the tool printed goes to stderr, so stdout stays one JSON document."""
+    for label, text in (("stdout", result.stdout), ("stderr", result.stderr)):
+        if text:
+            note = " (truncated)" if result.truncated else ""
+            sys.stderr.write(f"--- tool {label}{note}\n{text}")
+            if not text.endswith("\n"):
+                sys.stderr.write("\n")
+
+
+@app.command("run")
+def run(
+    name: str = typer.Argument(..., help="Tool name."),
+    args: str = typer.Option("{}", "--args", "-a", metavar="JSON",
+                             help="Keyword arguments as a JSON object."),
+    as_json: bool = typer.Option(False, "--json",
+                                 help="The whole outcome (ok, result, error, output, "
+                                      "duration) as JSON."),
+    sandbox: str = SANDBOX,
+    tools_dir: str = TOOLS_DIR,
+) -> None:
+    """Run a tool in the sandbox; its JSON result goes to stdout. Exit 1 when it fails."""
+    from autoagent_core.cli.common import parse_json_arg
+    from autoagent_core.errors import UsageError
+    from autoagent_core.sandbox import run_tool
+
+    parsed: Any = parse_json_arg(args, "--args")
+    if not isinstance(parsed, dict):
+        raise UsageError(f"--args must be a JSON object such as '{{\"x\": 1}}', "
+                         f"not {type(parsed).__name__}")
+    settings = _settings(tools_dir, sandbox)
+    store = _store(settings)
+    tool = store.get(name)
+    result = run_tool(tool.code, name, parsed, settings)
+    error = result.error or {}
+    store.record_run(name, result.ok,
+                     None if result.ok else f"{error.get('class')}: {error.get('message')}")
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        _echo_output(result)
+        if result.ok:
+            sys.stdout.write(json.dumps(result.result, indent=2, ensure_ascii=False) + "\n")
+    if not result.ok:
+        _print_failure(name, result)
+        raise typer.Exit(1)
+
+
+def _history_rows(specs: list[ToolSpec], current: int | None) -> list[tuple[str, ...]]:
+    return [(f"v{s.version}" + (" *" if s.version == current else ""),
+             s.updated_at[:19].replace("T", " "), s.sha256[:12], _one_line(s.description, 50))
+            for s in specs]
+
+
+@app.command("history")
+def history(
+    name: str = typer.Argument(..., help="Tool name."),
+    as_json: bool = typer.Option(False, "--json", help="A JSON list, oldest first."),
+    tools_dir: str = TOOLS_DIR,
+) -> None:
+    """Every version of a tool, oldest first (* marks the current one)."""
+    from autoagent_core.errors import AutoagentError
+
+    store = _store(_settings(tools_dir))
+    specs = store.history(name)
+    if as_json:
+        print_json([s.to_dict() for s in specs])
+        return
+    try:
+        current: int | None = store.get(name).spec.version
+    except AutoagentError:  # the current file is gone: history only
+        current = None
+    rows = _history_rows(specs, current)
+    if is_terminal():
+        from rich.table import Table
+
+        from autoagent_core.cli.common import console
+
+        table = Table("version", "saved (UTC)", "sha256", "description", title=name)
+        for row in rows:
+            table.add_row(*row)
+        console().print(table)
+        return
+    sys.stdout.write("".join("\t".join(row) + "\n" for row in rows))
+
+
+@app.command("rollback")
+def rollback(
+    name: str = typer.Argument(..., help="Tool name."),
+    version: int = typer.Argument(..., min=1, help="The version to make current again."),
+    tools_dir: str = TOOLS_DIR,
+) -> None:
+    """Make an earlier version current again (saved as a new version)."""
+    spec = _store(_settings(tools_dir)).rollback(name, version)
+    print(f"tool '{name}' is now v{spec.version} (the code of v{version})")
+
+
+@app.command("delete")
+def delete(
+    name: str = typer.Argument(..., help="Tool name."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask (required in scripts)."),
+    tools_dir: str = TOOLS_DIR,
+) -> None:
+    """Delete a tool with its whole history."""
+    from autoagent_core.cli.common import confirm_or_abort
+    from autoagent_core.names import validate_tool_name
+
+    validate_tool_name(name)
+    store = _store(_settings(tools_dir))
+    store.history(name)  # NotFoundError before asking about a tool that does not exist
+    confirm_or_abort(f"Delete tool '{name}' and all its versions?", yes)
+    store.delete(name)
+    print(f"deleted tool '{name}'", file=sys.stderr)
