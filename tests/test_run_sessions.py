@@ -77,7 +77,7 @@ def test_ctrl_c_saves_interrupted_and_resume_continues(cli: CliFn, isolated: Pat
             break
     time.sleep(0.5)  # the tool is now sleeping in the sandbox
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=30)
+    _out, err = proc.communicate(timeout=30)
     err = "".join(seen) + err
     assert proc.returncode == 130, err
     assert "Traceback" not in err
