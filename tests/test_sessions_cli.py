@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fixtures.sessions import make_session
 
 from autoagent_plugins.fs_sessions import FileSessionStore
+from fixtures.sessions import make_session
 
 OLD = "2020-01-01T00:00:00.000000Z"
 

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fixtures.sessions import make_turn
 
 from autoagent_core import atomic
 from autoagent_core.types import Session
 from autoagent_plugins.fs_sessions import FileSessionStore
+from fixtures.sessions import make_turn
 
 WORKER = Path(__file__).parent / "support" / "session_worker.py"
 FIXED = "2026-01-01T00:00:00.000000Z"

@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 
 import pytest
-from fixtures.sessions import make_session
 
 from autoagent_core.errors import (
     ConflictError,
@@ -21,6 +20,7 @@ from autoagent_core.layers import open_session_store
 from autoagent_core.types import Session
 from autoagent_plugins.fs_sessions import FileSessionStore
 from autoagent_plugins.fs_sessions_index import JOURNAL_NAME
+from fixtures.sessions import make_session
 
 ID_RE = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
 
@@ -77,9 +77,9 @@ def test_load_missing_and_delete(store: FileSessionStore) -> None:
 def test_open_exclusive_refuses_a_second_holder(store: FileSessionStore) -> None:
     store.create(make_session("busy"))
     with store.open_exclusive("busy"):
-        with pytest.raises(ConflictError, match="busy.*open in another run"):
-            with store.open_exclusive("busy"):
-                pass
+        with pytest.raises(ConflictError, match=r"busy.*open in another run"), \
+                store.open_exclusive("busy"):
+            pass
         with pytest.raises(ConflictError, match="busy"):
             store.delete("busy")
     with store.open_exclusive("busy"):  # released
@@ -115,9 +115,9 @@ def test_journal_is_compacted_into_the_index(sessions_dir: Path) -> None:
         store.create(make_session(f"c{i:02d}", turns=0))
     store.delete("c00")
     journal = (sessions_dir / JOURNAL_NAME).stat().st_size
-    assert journal < 2048 + 400
+    assert journal < 2048 + 400  # folded in as it grew
     index = json.loads((sessions_dir / "index.json").read_text())
-    assert "c59" in index["sessions"] or journal > 0
+    assert len(index["sessions"]) >= 45
     ids = {r.id for r in store.list_sessions()}
     assert ids == {f"c{i:02d}" for i in range(1, 60)}
     store.index.compact()
@@ -269,7 +269,7 @@ def test_import_refuses_existing_id_unless_overwrite(store: FileSessionStore) ->
     store.create(make_session("dup", task="first"))
     exported = store.export("dup")
     exported["session"]["task"] = "second"
-    with pytest.raises(ConflictError, match="dup.*already exists"):
+    with pytest.raises(ConflictError, match=r"dup.*already exists"):
         store.import_(exported)
     assert store.load("dup").task == "first"
     store.import_(exported, overwrite=True)

@@ -18,11 +18,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # for fixtures.sessions
 
-from fixtures.sessions import make_session, make_turn  # noqa: E402
-
 from autoagent_core.errors import AutoagentError  # noqa: E402
 from autoagent_plugins.fs_agents import FileAgentRegistry  # noqa: E402
 from autoagent_plugins.fs_sessions import FileSessionStore  # noqa: E402
+from fixtures.sessions import make_session, make_turn  # noqa: E402
 
 
 def _wait_for(path: Path, limit_s: float = 30.0) -> None:
