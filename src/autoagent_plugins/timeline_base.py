@@ -1,5 +1,12 @@
 """What the file-writing recorders share: write-time redaction and the end-of-run write.
 
+The end-of-run files (``timeline.md``, ``timeline.html``, ``transcript.json``) are
+derived from the events, which ``events.jsonl`` keeps (and fsyncs at the end of the
+run). They are written atomically (temp file, ``os.replace``), so a reader or a crash
+never sees half a file, but without an fsync of their own: three fsyncs would cost more
+than recording a short run, and ``autoagent runs show`` rebuilds a missing page from
+``events.jsonl``.
+
 Events reach recorders already redacted by the EventBus; each recorder redacts again
 with :func:`~autoagent_core.redact.redactor_for` before anything touches a file (defence
 in depth: a recorder driven by another caller, or a secret the bus did not know, still
@@ -67,7 +74,7 @@ class BufferedRecorder:
         self.closed = True
         events = scrub(self.redactor, self.events)
         text = self.redactor.text(self.render(events))
-        atomic_write_bytes(self.path, text.encode("utf-8"))
+        atomic_write_bytes(self.path, text.encode("utf-8"), fsync=False)
 
     def render(self, events: list[dict[str, Any]]) -> str:
         raise NotImplementedError

@@ -4,7 +4,8 @@ Each event is one ``os.write`` of one complete line on a file opened with ``O_AP
 so a run killed with ``kill -9`` leaves every event emitted before the kill, each on a
 whole line (the kernel has the bytes once ``write`` returns). ``fsync`` (which protects
 against a power cut, not a kill, and costs about a millisecond) runs at most once a
-second, and always for the events that end a run and at close.
+second, always for the events that end a run, and at close when something was written
+since.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from autoagent_plugins.timeline_model import scrub
 
 FILENAME = "events.jsonl"
 FSYNC_INTERVAL_S = 1.0
-FSYNC_KINDS = frozenset({"run_started", "run_finished", "interrupted", "error"})
+FSYNC_KINDS = frozenset({"run_finished", "interrupted", "error"})
 
 
 class JsonlRecorder:
@@ -40,6 +41,7 @@ class JsonlRecorder:
         except OSError as exc:
             raise StorageError(f"cannot open {self.path}: {exc.strerror or exc}") from None
         self._last_fsync = time.monotonic()
+        self._unsynced = False
 
     def handle(self, event: Event) -> None:
         if self._fd is None:
@@ -52,6 +54,7 @@ class JsonlRecorder:
         while payload:
             written = os.write(self._fd, payload)
             payload = payload[written:]
+        self._unsynced = True
         now = time.monotonic()
         if data.get("kind") in FSYNC_KINDS or now - self._last_fsync >= FSYNC_INTERVAL_S:
             self._fsync(now)
@@ -60,13 +63,15 @@ class JsonlRecorder:
         if self._fd is not None:
             os.fsync(self._fd)
         self._last_fsync = now
+        self._unsynced = False
 
     def close(self) -> None:
         if self._fd is None:
             return
         fd, self._fd = self._fd, None
         try:
-            os.fsync(fd)
+            if self._unsynced:
+                os.fsync(fd)
         finally:
             os.close(fd)
 
