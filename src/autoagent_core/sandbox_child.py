@@ -30,20 +30,23 @@ RESULT_FD = 3  # replaced by the request's numbers
 STATUS_FD = 4
 TRACEBACK_LINES = 14
 EXIT_CPU = 128 + signal.SIGXCPU
+# bound before the tool runs, so a tool that patches json or os cannot break the reply
+_ENCODER = json.JSONEncoder(allow_nan=False, ensure_ascii=False)
+_dumps, _write, _close, _exit = json.dumps, os.write, os.close, os._exit
 
 
 # --------------------------------------------------------------------------- output
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        written = os.write(fd, view)
+        written = _write(fd, view)
         view = view[written:]
 
 
 def _send(fd: int, document: dict[str, Any]) -> None:
     try:
-        _write_all(fd, json.dumps(document).encode("utf-8"))
-        os.close(fd)
+        _write_all(fd, _dumps(document).encode("utf-8"))
+        _close(fd)
     except OSError:
         pass
 
@@ -233,7 +236,7 @@ def _call(request: dict[str, Any]) -> dict[str, Any]:
     except BaseException as exc:  # the tool's failure, whatever it is, is a result
         return _exception_error(exc, filename)
     try:
-        payload = json.dumps(value, allow_nan=False, ensure_ascii=False)
+        payload = _ENCODER.encode(value)
     except (TypeError, ValueError, RecursionError) as exc:
         return _error("not_json_serializable", type(exc).__name__,
                       f"the tool returned {type(value).__name__}, which is not JSON: {exc}",
@@ -262,7 +265,7 @@ def worker(request: dict[str, Any]) -> None:
     except (OSError, ValueError):
         pass
     _send(RESULT_FD, document)
-    os._exit(0)
+    _exit(0)
 
 
 # --------------------------------------------------------------------------- supervisor
