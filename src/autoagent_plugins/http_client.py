@@ -317,6 +317,10 @@ class HttpClient:
                      **headers},
             timeout=httpx.Timeout(timeouts.read, connect=timeouts.connect),
             follow_redirects=False,
+            # headers and body go out as separate writes: without TCP_NODELAY the body can
+            # wait for a delayed ACK (40 ms on Linux)
+            transport=httpx.HTTPTransport(
+                socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]),
         )
 
     def __repr__(self) -> str:

@@ -211,6 +211,7 @@ class FakeHandler(BaseHTTPRequestHandler):
     """Request handler: records the request and lets the server answer it."""
 
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are separate writes: no 40 ms stalls
     server_ref: ClassVar[FakeServer]
     timeout = 30
 
