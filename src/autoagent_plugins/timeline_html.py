@@ -29,14 +29,17 @@ from autoagent_plugins.timeline_model import (
     format_duration,
     format_time,
     list_of,
+    model_label,
     num_of,
     parse_reply,
+    repeats_decision,
     text_of,
     to_json,
     tokens_of,
 )
 
 FILENAME = "timeline.html"
+OPEN_CODE_LINES = 15  # shorter tool code is shown unfolded
 TEXT_MAX = 100_000  # characters of one block shown; the rest is in events.jsonl
 _FALLBACK_CSS = "body { font-family: sans-serif; } pre { white-space: pre-wrap; }\n"
 _STATUS_CLASS = {
@@ -79,6 +82,12 @@ def clip(text: str) -> str:
 def pre(text: str, css: str = "") -> str:
     klass = f' class="{css}"' if css else ""
     return f"<pre{klass}>{e(clip(text))}</pre>"
+
+
+def headline(text: str, limit: int = 200) -> str:
+    """The first line of a text, clipped: a long task must not fill the page's top."""
+    first = text.strip().split("\n", 1)[0].strip()
+    return first if len(first) <= limit else first[:limit - 1].rstrip() + "\u2026"
 
 
 def call_args(args: Any, limit: int = 300) -> str:
@@ -127,7 +136,7 @@ def render_html(events: list[dict[str, Any]]) -> str:
 
 def _summary(view: RunView) -> str:
     status_class = _STATUS_CLASS.get(view.status, "s-info")
-    model = " / ".join(x for x in (view.backend, view.model) if x) or "-"
+    model = model_label(view)
     tools = f"{view.tools_run}"
     if view.tool_failures:
         tools += f", {view.tool_failures} failed"
@@ -147,8 +156,13 @@ def _summary(view: RunView) -> str:
         '<header class="summary">',
         f'<div class="muted small">autoagent run &middot; '
         f'<span class="status {status_class}">{e(view.status)}</span></div>',
-        f'<h1 class="task">{e(clip(view.task) or "(no task recorded)")}</h1>',
+        f'<h1 class="task">{e(headline(view.task) or "(no task recorded)")}</h1>',
     ]
+    if headline(view.task) != view.task.strip():
+        parts.append(f"<details><summary>Full task</summary>{pre(view.task)}</details>")
+    if view.instruction:
+        parts.append(f'<div class="text"><span class="label">Follow-up instruction</span>\n'
+                     f"{e(clip(view.instruction))}</div>")
     if view.answer:
         parts.append(f'<div class="answer"><span class="label">Answer</span>\n'
                      f"{e(clip(view.answer))}</div>")
@@ -176,7 +190,11 @@ def _section(title: str, badge: str, events: list[dict[str, Any]], anchor: str,
              facts: str = "") -> str:
     items: list[str] = []
     prompts: dict[str, str] = {}  # agent -> its prompt, shown with its reply
+    previous: dict[str, Any] | None = None
     for event in events:
+        skip, previous = repeats_decision(event, previous), event
+        if skip:
+            continue
         if event["kind"] == "model_request":
             prompts[text_of(event["data"], "agent") or "agent"] = _model_request(event["data"])
         elif event["kind"] == "model_reply":
@@ -268,7 +286,9 @@ def _tool_created(data: dict[str, Any]) -> str:
     code = text_of(data, "code")
     if code:
         lines = code.count("\n") + (0 if code.endswith("\n") else 1)
-        body += f"<details><summary>Code ({lines} lines)</summary>{pre(code)}</details>"
+        is_open = " open" if lines <= OPEN_CODE_LINES else ""
+        body += (f"<details{is_open}><summary>Code ({lines} lines)</summary>{pre(code)}"
+                 "</details>")
     return _item(head, body)
 
 

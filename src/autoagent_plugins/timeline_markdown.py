@@ -19,8 +19,10 @@ from autoagent_plugins.timeline_model import (
     format_duration,
     format_time,
     list_of,
+    model_label,
     num_of,
     parse_reply,
+    repeats_decision,
     text_of,
     to_json,
     tokens_of,
@@ -78,7 +80,7 @@ def render_markdown(events: list[dict[str, Any]]) -> str:
 def _summary(view: RunView) -> list[str]:
     tools = ", ".join(view.tools_created) or "none"
     runs = f"{view.tools_run} run(s), {view.tool_failures} failed"
-    model = f"{view.backend} / {view.model}" if view.model else view.backend
+    model = model_label(view)
     rows = [
         ("Task", view.task),
         ("Status", view.status),
@@ -97,6 +99,8 @@ def _summary(view: RunView) -> list[str]:
     lines += [f"| {name} | {cell(value)} |" for name, value in rows]
     lines.append("")
     lines += ["## Task", "", fence(view.task or "(no task recorded)")]
+    if view.instruction:
+        lines += ["## Follow-up instruction", "", fence(view.instruction)]
     if view.answer:
         lines += ["## Answer", "", fence(view.answer)]
     for message in view.errors:
@@ -111,8 +115,11 @@ def _turn(turn: TurnView) -> list[str]:
     if turn.decision:
         facts.append(f"decision: {turn.decision}")
     lines = [f"{head} ({inline(', '.join(facts))})", ""]
+    previous: dict[str, Any] | None = None
     for event in turn.events:
-        lines += _event(event)
+        if not repeats_decision(event, previous):
+            lines += _event(event)
+        previous = event
     return lines
 
 

@@ -161,6 +161,7 @@ class RunView:
     backend: str = ""
     model: str = ""
     resumed: bool = False
+    instruction: str = ""
     status: str = "incomplete"
     answer: str = ""
     started: float | None = None
@@ -205,6 +206,7 @@ def build_view(events: Iterable[Any]) -> RunView:
             view.backend = text_of(data, "backend") or view.backend
             view.model = text_of(data, "model") or view.model
             view.resumed = bool(data.get("resumed"))
+            view.instruction = text_of(data, "instruction")
             if ts is not None:
                 view.started = ts
         elif kind == "turn_started":
@@ -281,6 +283,22 @@ def build_view(events: Iterable[Any]) -> RunView:
     if view.duration_s is None and view.started is not None and view.ended is not None:
         view.duration_s = max(0.0, view.ended - view.started)
     return view
+
+
+def repeats_decision(event: dict[str, Any], previous: dict[str, Any] | None) -> bool:
+    """A ``final_answer`` that only repeats the answer of the decision just before it
+    (the Supervisor's ``done``): shown once."""
+    return (event["kind"] == "final_answer" and previous is not None
+            and previous["kind"] == "supervisor_decision"
+            and text_of(previous["data"], "answer") == text_of(event["data"], "answer"))
+
+
+def model_label(view: RunView) -> str:
+    """``backend / model``, or one of them when they are the same or one is missing."""
+    parts = [p for p in (view.backend, view.model) if p]
+    if len(parts) == 2 and parts[0] == parts[1]:
+        parts = parts[:1]
+    return " / ".join(parts) or "-"
 
 
 def parse_reply(text: str) -> dict[str, Any] | None:
