@@ -138,3 +138,14 @@ def test_log_dir_option_and_setting(cli: CliFn, record_run: RecordRun,
     assert shown.returncode == 0 and TASK in shown.stdout
     shutil.rmtree(run_dir)
     assert cli("runs", "show", run_dir.name, env=env).returncode == 6
+
+
+def test_runs_list_reads_a_run_whose_last_line_is_huge(
+        cli: CliFn, record_run: RecordRun) -> None:
+    def emit(bus: EventBus) -> None:
+        emit_realistic_run(bus, finish=False)
+        bus.emit("run_finished", status="completed", answer="9" * 400_000, turns=2)
+
+    record_run(emit)
+    row = json.loads(cli("runs", "list", "--json").stdout)[0]
+    assert (row["status"], row["turns"]) == ("completed", 2)

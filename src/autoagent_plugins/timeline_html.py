@@ -216,9 +216,12 @@ def _item(head: str, body: str, facts: str = "") -> str:
 
 def _event(event: dict[str, Any]) -> str:
     render = _RENDERERS.get(event["kind"])
-    if render is None:
-        return _item(f"<h3>{e(event['kind'])}</h3>", pre(to_json(event["data"], indent=2)))
-    return render(event["data"])
+    if render is not None:
+        try:
+            return render(event["data"])
+        except Exception:  # fields of a shape no renderer expects: show them as they are
+            pass
+    return _item(f"<h3>{e(event['kind'])}</h3>", pre(to_json(event["data"], indent=2)))
 
 
 def _who(agent: str) -> str:

@@ -127,9 +127,12 @@ def _event(event: dict[str, Any]) -> list[str]:
     kind: str = event["kind"]
     data: dict[str, Any] = event["data"]
     render = _RENDERERS.get(kind)
-    if render is None:
-        return [f"### {inline(kind)}", "", fence(to_json(data, indent=2), "json")]
-    return render(data)
+    if render is not None:
+        try:
+            return render(data)
+        except Exception:  # fields of a shape no renderer expects: show them as they are
+            pass
+    return [f"### {inline(kind)}", "", fence(to_json(data, indent=2), "json")]
 
 
 def _model_reply(data: dict[str, Any]) -> list[str]:

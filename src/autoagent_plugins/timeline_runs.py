@@ -82,9 +82,11 @@ def _last_run_finished(path: Path) -> dict[str, Any] | None:
     return None
 
 
-def _scan(path: Path) -> tuple[int, str]:
-    """Turns started and the status of a run that has no ``run_finished`` event."""
-    turns, status = 0, "incomplete"
+def _scan(path: Path) -> tuple[int, str, dict[str, Any] | None]:
+    """Turns started, the status, and the ``run_finished`` event (None when the run never
+    finished) read line by line; only the start of each line is looked at, where the
+    event's ``kind`` is, unless it is the ``run_finished`` line."""
+    turns, status, finished = 0, "incomplete", None
     with path.open("rb") as fh:
         for raw in fh:
             head = raw[:120]
@@ -94,7 +96,9 @@ def _scan(path: Path) -> tuple[int, str]:
                 status = "interrupted"
             elif b'"kind": "error"' in head and status == "incomplete":
                 status = "failed"
-    return turns, status
+            elif b'"kind": "run_finished"' in head:
+                finished = _loads(raw) or finished
+    return turns, status, finished
 
 
 def _from_events(folder: Path, info: RunInfo) -> bool:
@@ -102,7 +106,9 @@ def _from_events(folder: Path, info: RunInfo) -> bool:
     try:
         started = _first_run_started(path)
         finished = _last_run_finished(path)
-        turns, status = (0, "") if finished is not None else _scan(path)
+        turns, status = 0, ""
+        if finished is None:  # never finished, or a last line longer than the tail read
+            turns, status, finished = _scan(path)
     except FileNotFoundError:
         return False
     except OSError as exc:
