@@ -365,3 +365,25 @@ def test_the_plugin_provides_the_filesystem_store(sessions_dir: Path) -> None:
     assert store.directory == Path(".sessions")
     store.create(Session(id="via-plugin", task="t"))
     assert (sessions_dir / "via-plugin.json").exists()
+
+
+@pytest.mark.parametrize("secret", ['quote"and\\slash-7f3a', "tab\tand\nline-9b2c",
+                                    "plain-token-4e5d6c"])
+def test_secrets_are_masked_wherever_they_sit(sessions_dir: Path, secret: str) -> None:
+    """Secrets that JSON escapes, in values, keys and headers, never reach the file."""
+    from autoagent_core.redact import Redactor
+
+    store = FileSessionStore(sessions_dir, redactor=Redactor([secret]))
+    session = make_session("masked")
+    session.turns[0].results.append({secret: "as a key", "value": f"x{secret}y"})
+    session.turns[1].messages.append(
+        {"agent": "coder", "role": "tool", "content": "Authorization: Bearer sk-abcdef123456"})
+    store.create(session)
+    raw = (sessions_dir / "masked.json").read_text()
+    data = json.loads(raw)
+    assert secret not in json.dumps(data) and secret not in raw
+    assert json.dumps(secret)[1:-1] not in raw
+    assert "sk-abcdef123456" not in raw
+    clean = make_session("clean")
+    store.create(clean)  # nothing to mask: written as is
+    assert store.load("clean") == clean

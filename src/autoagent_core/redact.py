@@ -29,6 +29,11 @@ class Redactor:
             re.compile("|".join(re.escape(s) for s in self._secrets)) if self._secrets else None
         )
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The secret values this redactor masks (longest first)."""
+        return tuple(self._secrets)
+
     def add(self, *secrets: str) -> None:
         self.__init__([*self._secrets, *secrets])  # type: ignore[misc]
 

@@ -46,6 +46,7 @@ from autoagent_core.types import (
     SessionSummary,
     utc_now,
 )
+from autoagent_plugins.fs_sessions_codec import RedactingEncoder, session_document
 from autoagent_plugins.fs_sessions_index import (
     COMPACT_MIN_BYTES,
     INDEX_NAME,
@@ -73,10 +74,6 @@ def _warn(message: str) -> None:
     print(f"autoagent: warning: {message}", file=sys.stderr)
 
 
-def _dumps(data: dict[str, Any]) -> bytes:
-    return atomic.dumps(data)
-
-
 class FileSessionStore:
     """Sessions as JSON files in one directory (see the module docstring)."""
 
@@ -85,6 +82,7 @@ class FileSessionStore:
         self.directory = Path(directory)
         self.redactor = redactor
         self.fsync = fsync
+        self.encoder = RedactingEncoder(redactor)
         self.index = SessionIndex(self.directory, fsync=fsync, compact_bytes=compact_bytes)
         self._issued: set[str] = set()
 
@@ -101,22 +99,21 @@ class FileSessionStore:
     # ------------------------------------------------------------------ serialising
     def _serialise(self, session: Session) -> dict[str, Any]:
         """The document written to disk: redacted, with ``schema_version``."""
-        data = session.to_dict()
-        data.pop("usage", None)  # derived from the turns
-        data["schema_version"] = SESSION_SCHEMA_VERSION
-        if self.redactor is not None:
-            data = self.redactor(data)
-        return data
+        return self.encoder.redact(session_document(session))
 
-    def _write(self, path: Path, data: dict[str, Any], exclusive: bool) -> None:
+    def _encode(self, session: Session) -> tuple[dict[str, Any], bytes]:
+        """The redacted document and the bytes of its file."""
+        return self.encoder.encode(session_document(session))
+
+    def _write(self, path: Path, raw: bytes, exclusive: bool) -> None:
         """Write a session file atomically; with ``exclusive``, fail if it exists
         (the complete temp file is hard-linked into place, which refuses to replace)."""
         self.directory.mkdir(parents=True, exist_ok=True)
         if not exclusive:
-            atomic.atomic_write_bytes(path, _dumps(data), fsync=self.fsync)
+            atomic.atomic_write_bytes(path, raw, fsync=self.fsync)
             return
         tmp = self.directory / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-        atomic.atomic_write_bytes(tmp, _dumps(data), fsync=self.fsync)
+        atomic.atomic_write_bytes(tmp, raw, fsync=self.fsync)
         try:
             os.link(tmp, path)
         except FileExistsError:
@@ -148,8 +145,8 @@ class FileSessionStore:
 
     def create(self, session: Session) -> None:
         path = self.path_of(session.id)
-        data = self._serialise(session)
-        self._write(path, data, exclusive=True)
+        data, raw = self._encode(session)
+        self._write(path, raw, exclusive=True)
         self._put_row(session.id, index_row(data))
 
     def save(self, session: Session) -> None:
@@ -157,8 +154,8 @@ class FileSessionStore:
         ``session.updated_at`` to now."""
         path = self.path_of(session.id)
         session.updated_at = utc_now()
-        data = self._serialise(session)
-        self._write(path, data, exclusive=False)
+        data, raw = self._encode(session)
+        self._write(path, raw, exclusive=False)
         self._put_row(session.id, index_row(data))
 
     def load(self, session_id: str) -> Session:
@@ -294,17 +291,17 @@ class FileSessionStore:
         except SchemaError as exc:
             raise UsageError(f"invalid session file: {exc}") from None
         path = self.path_of(session.id)
-        document = self._serialise(session)
-        if len(_dumps(document)) > MAX_IMPORT_BYTES:
+        document, raw = self._encode(session)
+        if len(raw) > MAX_IMPORT_BYTES:
             raise UsageError(
                 f"invalid session file: the session is larger than "
                 f"{MAX_IMPORT_BYTES // (1024 * 1024)} MB")
         if overwrite:
             with self._held(session.id):
-                self._write(path, document, exclusive=False)
+                self._write(path, raw, exclusive=False)
         else:
             try:
-                self._write(path, document, exclusive=True)
+                self._write(path, raw, exclusive=True)
             except ConflictError:
                 raise ConflictError(
                     f"session '{session.id}' already exists; import with overwrite "
