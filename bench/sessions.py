@@ -94,7 +94,7 @@ def time_command(args: list[str], cwd: Path, runs: int) -> list[float]:
     for _ in range(runs):
         start = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "autoagent_core", *args], cwd=cwd,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+                              capture_output=True, check=False)
         times.append(time.perf_counter() - start)
         if proc.returncode != 0:
             raise SystemExit(f"autoagent {' '.join(args)} failed: {proc.stderr.decode()}")
