@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from autoagent_core.tool_code import ToolCodeInfo
 
 MAX_ERROR_CHARS = 500
+LOCK_POLL_S = 0.002
 
 
 def _warn(message: str) -> None:
@@ -102,13 +103,22 @@ class FilesystemToolStore:
             finally:
                 self._lock_depth -= 1
             return
+        from filelock import FileLock, Timeout
+
         self._ensure_dir()
-        with atomic.locked(self.directory / fmt.LOCK_NAME):
-            self._lock_depth = 1
-            try:
-                yield
-            finally:
-                self._lock_depth = 0
+        lock = FileLock(str(self.directory / fmt.LOCK_NAME), timeout=atomic.LOCK_TIMEOUT_S)
+        try:
+            # a short poll: with 8 writers, filelock's default 50 ms dominated each save
+            lock.acquire(poll_interval=LOCK_POLL_S)
+        except Timeout:
+            raise StorageError(f"timed out after {atomic.LOCK_TIMEOUT_S:g}s waiting for the "
+                               f"lock of {self.manifest_path}") from None
+        self._lock_depth = 1
+        try:
+            yield
+        finally:
+            self._lock_depth = 0
+            lock.release()
 
     # ------------------------------------------------------------------ manifest
     def _load_entries(self) -> dict[str, dict[str, Any]]:
@@ -140,26 +150,32 @@ class FilesystemToolStore:
                                  fsync=self.fsync)
 
     # ------------------------------------------------------------------ scanning
-    def _scan(self, entries: dict[str, dict[str, Any]], apply: bool) -> tuple[set[str], bool]:
-        """Compare the ``.py`` files with ``entries``: the names with a file, and whether
-        any file is new or changed. With ``apply`` (under the lock) register them."""
+    def _scan(self, entries: dict[str, dict[str, Any]], apply: bool,
+              only: str | None = None) -> tuple[set[str], bool]:
+        """Compare the ``.py`` files (or just ``only``'s) with ``entries``: the names with a
+        file, and whether any file is new or changed. With ``apply`` (under the lock)
+        register them."""
         visible: set[str] = set()
         dirty = False
-        try:
-            with os.scandir(self.directory) as it:
-                files = [e for e in it if e.name.endswith(".py")]
-        except FileNotFoundError:
-            return visible, False
-        except OSError as exc:
-            raise StorageError(f"cannot read {self.directory}: {exc.strerror or exc}") from None
-        for dirent in files:
-            name = dirent.name[:-3]
+        if only is not None:
+            filenames = [f"{only}.py"]
+        else:
+            try:
+                with os.scandir(self.directory) as it:
+                    filenames = [e.name for e in it if e.name.endswith(".py")]
+            except FileNotFoundError:
+                return visible, False
+            except OSError as exc:
+                raise StorageError(
+                    f"cannot read {self.directory}: {exc.strerror or exc}") from None
+        for filename in filenames:
+            name = filename[:-3]
             try:
                 validate_tool_name(name)
-                path = contained_path(self.directory, dirent.name)
+                path = contained_path(self.directory, filename)
                 stat = path.stat()
             except InvalidNameError as exc:
-                self._warn_once(dirent.name, f"ignoring {dirent.name} in the tool folder: {exc}")
+                self._warn_once(filename, f"ignoring {filename} in the tool folder: {exc}")
                 continue
             except OSError:
                 continue  # vanished, or a dangling symlink
@@ -258,11 +274,13 @@ class FilesystemToolStore:
         except OSError as exc:
             raise StorageError(f"cannot create {vdir}: {exc.strerror or exc}") from None
         atomic.clean_stale_temps(vdir)
+        # Atomic but not fsync-ed: the history is a record, the manifest and <name>.py
+        # (fsync-ed) are what a run depends on; this halves the cost of a save.
         atomic.atomic_write_bytes(contained_path(vdir, f"v{spec.version}.py"), code.encode(),
-                                  fsync=self.fsync)
+                                  fsync=False)
         kept = [s for s in history if s.version != spec.version]
         atomic.atomic_write_json(vdir / fmt.HISTORY_NAME,
-                                 fmt.history_document(name, [*kept, spec]), fsync=self.fsync)
+                                 fmt.history_document(name, [*kept, spec]), fsync=False)
 
     # ------------------------------------------------------------------ the protocol
     def list_tools(self) -> list[ToolSpec]:
@@ -317,7 +335,7 @@ class FilesystemToolStore:
         path = self._file(name)
         with self._lock():
             entries = self._load_entries()
-            visible, dirty = self._scan(entries, apply=True)
+            visible, dirty = self._scan(entries, apply=True, only=name)
             cur = entries.get(name)
             if cur is not None and name in visible and cur.get("sha256") == sha:
                 if dirty:

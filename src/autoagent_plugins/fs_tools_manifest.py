@@ -77,10 +77,11 @@ def parse_manifest(data: Any, path: Path) -> dict[str, dict[str, Any]]:
     Entries whose names are not valid tool names are dropped (they cannot be files)."""
     if isinstance(data, dict) and isinstance(data.get("tools"), dict):
         raw_items = list(data["tools"].items())
-    elif isinstance(data, dict) and "schema_version" not in data:
+    elif isinstance(data, dict) and "schema_version" not in data \
+            and all(isinstance(v, dict) for v in data.values()):
         raw_items = list(data.items())
-    elif isinstance(data, list):
-        raw_items = [(item.get("name"), item) for item in data if isinstance(item, dict)]
+    elif isinstance(data, list) and all(isinstance(i, dict) and "name" in i for i in data):
+        raw_items = [(item["name"], item) for item in data]
     else:
         raise atomic.CorruptFileError(path, "expected an object with 'tools'")
     entries: dict[str, dict[str, Any]] = {}
