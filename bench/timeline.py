@@ -15,6 +15,7 @@ Every figure is the median of ``--runs`` runs. Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -33,8 +34,11 @@ from support.timeline_events import emit_events
 SIZES = (10, 1000)
 
 
-def one_run(count: int, log_dir: Path, recorders: bool) -> float:
-    """Seconds per event of one run of ``count`` events, close included."""
+def one_run(count: int, base: Path, recorders: bool) -> float:
+    """Seconds per event of one run of ``count`` events, close included (each run in a
+    log folder of its own, as runs seconds apart would be)."""
+    base.mkdir(parents=True, exist_ok=True)
+    log_dir = Path(tempfile.mkdtemp(dir=base)) / ".runs"
     settings = load_settings({"log_dir": str(log_dir)})
     start = time.perf_counter()
     run_dir = new_run_dir(log_dir)
@@ -46,6 +50,23 @@ def one_run(count: int, log_dir: Path, recorders: bool) -> float:
     if recorders:
         assert len((run_dir / "events.jsonl").read_bytes().splitlines()) == count
     return elapsed / count
+
+
+def fsync_cost(directory: Path, runs: int) -> float:
+    """Median seconds of appending a line to a new file and fsyncing it (what the end of
+    a run costs on this disk)."""
+    times = []
+    for n in range(runs):
+        path = directory / f"fsync-{n}.jsonl"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            os.write(fd, b'{"kind": "run_finished"}\n' * 10)
+            start = time.perf_counter()
+            os.fsync(fd)
+            times.append(time.perf_counter() - start)
+        finally:
+            os.close(fd)
+    return statistics.median(times)
 
 
 def main() -> None:
@@ -66,6 +87,9 @@ def main() -> None:
             ours, ref = statistics.median(with_rec), statistics.median(bus_only)
             per_event[count] = ours
             print(f"{count:>7} {ours * 1e6:>10.0f} us {ref * 1e6:>7.0f} us {ours / ref:>6.1f}x")
+        fsync_s = fsync_cost(Path(tmp), args.runs)
+        print(f"one fsync of a new file on this disk: {fsync_s * 1e3:.1f} ms "
+              "(events.jsonl is fsynced once at the end of a run)")
         flat = per_event[SIZES[-1]] / per_event[SIZES[0]]
         print(f"flatness: {SIZES[-1]} events cost {flat:.2f}x per event what {SIZES[0]} do "
               f"(target: about 1 or less); under 1 ms per event: "
