@@ -22,9 +22,7 @@ objects never shows headers.
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import json
-import random
 import socket
 import threading
 import time
@@ -71,6 +69,8 @@ class RetryPolicy:
     def backoff(self, retry: int) -> float:
         """Seconds to wait before retry number ``retry`` (0-based): exponential, capped,
         with jitter (75-100 % of the nominal wait, as the OpenAI SDK does)."""
+        import random
+
         nominal = min(self.max_delay, self.initial_delay * (2**retry))
         return nominal * (1.0 - 0.25 * random.random())
 
@@ -110,7 +110,7 @@ class Deadline:
 # --------------------------------------------------------------------------- failures
 
 
-@dataclass
+@dataclass(eq=False)
 class AttemptFailed(Exception):
     """One attempt failed with ``error``; :meth:`HttpClient.run` decides whether to retry.
 
@@ -151,6 +151,8 @@ def with_note(error: BackendError, note: str) -> BackendError:
 
 def parse_retry_after(headers: httpx.Headers) -> float | None:
     """Seconds from ``Retry-After`` (seconds or an HTTP date) or ``retry-after-ms``."""
+    import email.utils
+
     raw_ms = headers.get("retry-after-ms")
     if raw_ms:
         with contextlib.suppress(ValueError):
