@@ -61,11 +61,10 @@ def render_tools(listed: list[ToolSpec], total: int) -> str:
     if not listed:
         return ("(none yet: create the tools you need)" if total == 0 else
                 f"({total} tools in the library, none matches this task: create what you need)")
-    lines = [f"- {t.signature()} [v{t.version}]: {t.description or '(no description)'}"
-             for t in listed]
+    lines = [f"- {t.signature()}{f' [v{t.version}]' if t.version > 1 else ''}: "
+             f"{t.description or '(no description)'}" for t in listed]
     if total > len(listed):
-        lines.append(f"({total - len(listed)} more tools in the library are not listed: "
-                     "they do not match this task)")
+        lines.append(f"({total - len(listed)} more tools not listed: no match for this task)")
     return "\n".join(lines)
 
 

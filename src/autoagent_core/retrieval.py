@@ -24,6 +24,9 @@ _STOP = frozenset({
 })
 K1 = 1.5
 B = 0.75
+RELATIVE_CUTOFF = 0.3
+"""Items scoring below this fraction of the best match are left out: a tool sharing one
+common word with the task ("list") is noise next to one matching its substance."""
 
 
 def tokenize(text: str) -> list[str]:
@@ -73,7 +76,8 @@ def rank(items: Sequence[T], query: str, limit: int,
 
     ``text_of(item)`` gives ``(name, description)``. When the items fit within ``limit``
     they are all returned in their order; otherwise only items that share a word with the
-    query are returned, so unrelated tools never fill the prompt.
+    query, and score at least ``RELATIVE_CUTOFF`` of the best, are returned, so unrelated
+    tools never fill the prompt.
     """
     if len(items) <= limit:
         return list(items)
@@ -84,4 +88,5 @@ def rank(items: Sequence[T], query: str, limit: int,
         docs.append(name_tokens * 2 + tokenize(description))
     scores = BM25Index(docs).scores(tokenize(query))
     order = sorted(range(len(items)), key=lambda i: (-scores[i], i))
-    return [items[i] for i in order[:limit] if scores[i] > 0]
+    cutoff = max(scores, default=0.0) * RELATIVE_CUTOFF
+    return [items[i] for i in order[:limit] if scores[i] > 0 and scores[i] >= cutoff]
