@@ -27,7 +27,7 @@ from autoagent_core.events import EventBus
 from autoagent_core.loop import RunLoop
 from autoagent_core.redact import redactor_for
 from autoagent_core.rundir import new_run_dir
-from autoagent_core.types import Completion, CompletionOptions, Message, Session
+from autoagent_core.types import Session
 
 
 class Clock:
