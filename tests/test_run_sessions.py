@@ -150,3 +150,22 @@ def test_a_session_open_in_another_run_is_refused(run_task: RunTask, isolated: P
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=30)
     assert proc.returncode == 130
+
+
+def test_supervisor_consults_an_agent_and_nesting_is_limited(run_task: RunTask) -> None:
+    run = run_task("supervisor_agent", "212 F in Celsius", env={"AUTOAGENT_MAX_AGENT_DEPTH": "1"})
+    assert run.returncode == 0, run
+    assert run.summary["answer"] == "100 C"  # done without an answer: the Coder's answer
+    first = run.session["turns"][0]
+    by_agent = [(r["agent"], r["type"], r["ok"]) for r in first["results"]]
+    assert by_agent == [("coder", "create_tool", True), ("coder", "run_tool", True),
+                        ("supervisor", "create_agent", True),
+                        ("reviewer", "ask_agent", False), ("reviewer", "final_answer", True),
+                        ("supervisor", "ask_agent", True)]
+    assert first["results"][3]["error"]["class"] == "depth_limit"
+    # the Coder's next request carried the reviewer's reply
+    coder_requests = [e["data"] for e in run.events
+                      if e["kind"] == "model_request" and e["data"]["agent"] == "coder"]
+    last = coder_requests[1]["messages"][-1]["content"]
+    assert "The Supervisor consulted agents" in last and "water boils at 100 C" in last
+    assert run.summary["agents_created"] == ["reviewer"]

@@ -18,6 +18,7 @@ from autoagent_core.retrieval import rank
 from autoagent_core.types import AgentSpec, Message, Session, ToolSpec, Turn
 
 HISTORY_FULL_TURNS = 4  # the most recent turns shown in full; older ones are summarised
+SUMMARY_MAX_TURNS = 20  # summary lines kept for older turns (the oldest are left out)
 RESULT_MAX_CHARS = 3000
 CODE_MAX_CHARS = 4000
 REPLY_MAX_CHARS = 8000
@@ -199,7 +200,12 @@ def coder_messages(session: Session, system: str, max_turns_left: int,
     old, recent = turns[:-HISTORY_FULL_TURNS], turns[-HISTORY_FULL_TURNS:]
     intro = task_intro(session)
     if old:
-        intro += "\n\nEarlier turns (summary):\n" + "\n".join(summarize_turn(t) for t in old)
+        shown = old[-SUMMARY_MAX_TURNS:]
+        skipped = len(old) - len(shown)
+        intro += "\n\nEarlier turns (summary):\n"
+        if skipped:
+            intro += f"({skipped} earlier turns left out)\n"
+        intro += "\n".join(summarize_turn(t) for t in shown)
         for turn in old:
             if instruction_of(turn):
                 intro += f"\nNew instruction from the user at turn {turn.index}: " \

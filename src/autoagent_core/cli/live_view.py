@@ -162,7 +162,7 @@ class LiveView(QuietView):
         from rich.text import Text
 
         elapsed = time.monotonic() - self.started
-        who = f"{self.agent} is thinking" if self.agent else "working"
+        who = f"{self.agent} is thinking" if self.agent else "running actions"
         head = Spinner("dots", text=Text(f" turn {self.turn}/{self.max_turns} · {who} · "
                                          f"{elapsed:.0f} s", style="bold"))
         tail = self.stream[-STREAM_TAIL_CHARS:]
@@ -180,7 +180,7 @@ class LiveView(QuietView):
             self.stream = ""
             return
         if event.kind == "model_reply":
-            self.stream = ""
+            self.agent, self.stream = "", ""
             return
         line = describe_event(event)
         if line is None:
