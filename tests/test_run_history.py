@@ -3,6 +3,8 @@ with the recent turns in full, older ones summarised, and long texts cut."""
 
 from __future__ import annotations
 
+import itertools
+
 from autoagent_core.loop_prompts import HISTORY_FULL_TURNS, coder_messages, supervisor_review
 from autoagent_core.types import Session, Turn
 
@@ -37,7 +39,7 @@ def test_recent_turns_in_full_older_summarised() -> None:
     assistants = [m for m in messages if m.role == "assistant"]
     assert len(assistants) == HISTORY_FULL_TURNS
     roles = [m.role for m in messages[1:]]
-    assert all(a != b for a, b in zip(roles, roles[1:], strict=False))  # roles alternate
+    assert all(a != b for a, b in itertools.pairwise(roles))  # roles alternate
     assert messages[-1].role == "user" and "You have 5 turns left" in messages[-1].content
 
 
