@@ -25,11 +25,14 @@ def throwaway_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
         capture_output=True, text=True, check=True,
     ).stdout.strip()
     # autoagent and its dependencies come from the environment running the tests
-    (Path(site) / "autoagent_parent.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # (addsitedir also runs that environment's .pth files, e.g. an editable install's)
+    parent = sysconfig.get_paths()["purelib"]
+    (Path(site) / "autoagent_parent.pth").write_text(
+        f"import site; site.addsitedir({parent!r})\n"
+    )
     build = PLUGIN_SRC
     subprocess.run(
-        [str(py), "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--no-index", str(build)],
+        [str(py), "-m", "pip", "install", "--quiet", "--no-deps", str(build)],
         check=True, capture_output=True, text=True,
     )
     return venv
