@@ -209,3 +209,31 @@ def test_secrets_never_reach_sessions_or_exports(cli: Any, tmp_path: Path,
     for canary in (env_canary, file_canary):
         assert not any(canary in t for t in texts), canary
     assert "[REDACTED]" in out_file.read_text()
+
+
+def test_list_on_a_terminal_is_a_table(three: FileSessionStore, isolated: Path) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    master, slave = pty.openpty()
+    env = {**os.environ, "COLUMNS": "160"}
+    proc = subprocess.Popen([sys.executable, "-m", "autoagent_core", "sessions", "list"],
+                            stdout=slave, stderr=subprocess.PIPE, cwd=isolated, env=env)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    assert proc.wait(timeout=60) == 0
+    screen = b"".join(chunks).decode(errors="replace")
+    assert "3 session(s)" in screen and "updated (UTC)" in screen
+    assert "fresh-active" in screen and "old-done" in screen
+    assert "\t" not in screen

@@ -218,16 +218,15 @@ class FileSessionStore:
     def delete(self, session_id: str) -> None:
         """Remove a session; refused while a run has it open."""
         path = self.path_of(session_id)
+        if not path.exists() and session_id not in self.index.read():
+            raise NotFoundError(f"no session '{session_id}' in {self.directory}")
         with self._held(session_id):
             try:
                 os.unlink(path)
-                existed = True
             except FileNotFoundError:
-                existed = False
+                pass  # only its index row was left
             except OSError as exc:
                 raise StorageError(f"cannot delete {path}: {exc.strerror or exc}") from None
-            if not existed and session_id not in self.index.read():
-                raise NotFoundError(f"no session '{session_id}' in {self.directory}")
             self._put_row(session_id, None)
             with contextlib.suppress(OSError):
                 os.unlink(self._lock_path(session_id))

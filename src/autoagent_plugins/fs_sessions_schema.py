@@ -227,6 +227,11 @@ def summary_from_row(sid: str, row: Any) -> SessionSummary | None:
     AutoAgent (no ``turns``, status ``error``); ``None`` for a row that is not an object."""
     if not isinstance(row, dict):
         return None
+    turns = row.get("turns")
+    status = row.get("status")
+    if type(turns) is int and status in SESSION_STATUSES:  # fast path: our own rows
+        return SessionSummary(sid, str(row.get("task", "")), status, turns,
+                              str(row.get("created_at", "")), str(row.get("updated_at", "")))
     turns = row.get("turns", row.get("total_turns", 0))
     status = row.get("status", "active")
     return SessionSummary(
