@@ -140,8 +140,8 @@ class ReplyWatcher:
             self.pressure = True
         if self.pressure:
             favoured = self.quote_ids if self.scanner.in_string else self.closer_ids
-            if favoured:
-                scores[favoured] += CLOSING_BIAS
+            for token in favoured:
+                scores[token] += CLOSING_BIAS
         return scores
 
     def should_stop(self, input_ids: Any, logits: Any) -> bool:

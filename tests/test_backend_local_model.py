@@ -1,0 +1,133 @@
+"""The real offline model: SmolLM2-135M-Instruct run by llama.cpp through the ``local``
+backend, and served by ``llama_cpp.server`` to the ``openai`` backend.
+
+Run with ``nox -s local`` (``pytest -m local``); skipped, with the reason, where the
+``local`` extra is not installed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from autoagent_core.config import Settings, load_settings
+from autoagent_core.layers import open_backend, resolve_backend_name
+from autoagent_core.types import CompletionOptions, LLMBackend, Message
+from fixtures.backends import assert_clean_error
+
+pytestmark = [pytest.mark.local, pytest.mark.usefixtures("local_gguf")]
+
+ACTION_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "thought": {"type": "string"},
+        "action": {"type": "string", "enum": ["create_tool", "run_tool", "final_answer"]},
+        "code": {"type": "string"},
+    },
+    "required": ["thought", "action", "code"],
+}
+CODER = "You are a coder. Reply with one JSON object with the keys thought, action, code."
+
+
+@pytest.fixture(scope="module")
+def local() -> Any:
+    backend = open_backend(Settings(backend="local", local_n_ctx=2048))
+    yield backend
+    backend.close()
+
+
+def test_ask_gives_a_short_reply_and_keeps_stderr_clean(cli: Any) -> None:
+    result = cli("ask", "Say hello in one short sentence.", "--backend", "local", "--json",
+                 "--max-tokens", "32")
+    assert result.returncode == 0, str(result)
+    assert result.stderr == "", str(result)  # no llama.cpp log lines
+    reply = json.loads(result.stdout)
+    assert reply["text"].strip()
+    assert reply["model"] == "SmolLM2-135M-Instruct.Q4_1"
+    assert reply["usage"]["prompt_tokens"] > 5
+    assert 0 < reply["usage"]["completion_tokens"] <= 32
+    assert reply["latency_s"] > 0
+
+
+def test_ask_streams_the_reply_to_stdout(cli: Any) -> None:
+    result = cli("ask", "Name a colour.", "--backend", "local", "--max-tokens", "16")
+    assert result.returncode == 0, str(result)
+    assert result.stdout.strip() and result.stderr == "", str(result)
+
+
+@pytest.mark.parametrize("task", [
+    "Write a python function add(a, b) that returns the sum.",
+    "Write a tool that parses CSV files and computes statistics of every column, with "
+    "many comments and a long explanation.",
+])
+def test_a_json_schema_reply_parses_with_the_required_keys(cli: Any, isolated: Path,
+                                                           task: str) -> None:
+    schema = isolated / "schema.json"
+    schema.write_text(json.dumps(ACTION_SCHEMA))
+    result = cli("ask", task, "--backend", "local", "--system", CODER, "--json-schema",
+                 str(schema), "--max-tokens", "200", "--json")
+    assert result.returncode == 0, str(result)
+    action = json.loads(json.loads(result.stdout)["text"])
+    assert set(action) == {"thought", "action", "code"}
+    assert action["action"] in ("create_tool", "run_tool", "final_answer")
+
+
+def test_a_json_reply_cut_by_max_tokens_still_parses(local: LLMBackend) -> None:
+    messages = [Message("system", CODER + " Explain at length in thought."),
+                Message("user", "Write a tool that fetches a web page and counts its words.")]
+    pieces: list[str] = []
+    reply = local.complete(messages, CompletionOptions(
+        max_tokens=24, json_schema=ACTION_SCHEMA, on_text=pieces.append))
+    assert isinstance(json.loads(reply.text), dict)
+    assert "".join(pieces) == reply.text
+    assert reply.usage.completion_tokens <= 24
+
+
+def test_a_second_turn_evaluates_only_its_new_tokens(local: Any) -> None:
+    rules = " ".join(f"Rule {i}: keep tools small and typed." for i in range(40))
+    coder = [Message("system", "You are the Coder. " + rules), Message("user", "Add 2 and 3.")]
+    supervisor = [Message("system", "You are the Supervisor. " + rules),
+                  Message("user", "Judge the Coder.")]
+    first = local.complete(coder, CompletionOptions(max_tokens=8))
+    first_prompt = local.last_prompt_tokens
+    second = [*coder, Message("assistant", first.text), Message("user", "Next step?")]
+    local.complete(second, CompletionOptions(max_tokens=1))
+    assert local.last_reused_tokens >= first_prompt - 2
+
+    # the Supervisor asks in between: the Coder's state is restored, not evaluated again
+    local.complete(supervisor, CompletionOptions(max_tokens=1))
+    third = [*second, Message("assistant", "ok"), Message("user", "And now?")]
+    local.complete(third, CompletionOptions(max_tokens=1))
+    assert local.last_reused_tokens >= first_prompt
+
+
+def test_auto_selects_the_local_model_without_credentials(cli: Any) -> None:
+    assert resolve_backend_name(load_settings()) == "local"
+    result = cli("ask", "Say yes.", "--json", "--max-tokens", "8",
+                 env={"AUTOAGENT_BACKEND": "auto"})
+    assert result.returncode == 0, str(result)
+    assert json.loads(result.stdout)["model"].startswith("SmolLM2")
+
+
+def test_a_file_that_is_not_a_model_is_one_clear_error(cli: Any, isolated: Path) -> None:
+    bad = isolated / "broken.gguf"
+    bad.write_bytes(b"GGUF this is not a model" * 10)
+    result = cli("ask", "hi", "--backend", "local",
+                 env={"AUTOAGENT_LOCAL_MODEL_PATH": str(bad)})
+    assert_clean_error(result, 3, "\0", "cannot load the local model", str(bad))
+
+
+def test_the_openai_backend_talks_to_llama_cpp_server(llama_server: str, cli: Any) -> None:
+    env = {"OPENAI_BASE_URL": llama_server, "OPENAI_MODEL": "smollm2",
+           "AUTOAGENT_BACKEND": "openai"}
+    result = cli("ask", "Say hello.", "--json", "--max-tokens", "16", env=env)
+    assert result.returncode == 0, str(result)
+    reply = json.loads(result.stdout)
+    assert reply["text"].strip()
+    assert reply["usage"]["completion_tokens"] > 0
+
+    streamed = cli("ask", "Name a fruit.", "--max-tokens", "16", env=env)
+    assert streamed.returncode == 0 and streamed.stdout.strip(), str(streamed)
