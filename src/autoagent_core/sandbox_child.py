@@ -23,8 +23,10 @@ import os
 import resource
 import signal
 import sys
-import traceback
 from typing import Any
+
+# ``traceback`` and ``inspect`` are imported only on failure: a call of a working tool
+# should cost little more than starting Python.
 
 RESULT_FD = 3  # replaced by the request's numbers
 STATUS_FD = 4
@@ -155,6 +157,8 @@ def _on_cpu_limit(signum: int, frame: Any) -> None:
 # --------------------------------------------------------------------------- worker
 def _tool_traceback(exc: BaseException, filename: str) -> str:
     """The traceback without this file's frames, last lines only."""
+    import traceback
+
     frames = [f for f in traceback.extract_tb(exc.__traceback__)
               if os.path.basename(f.filename) != os.path.basename(__file__)]
     lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames),
@@ -185,9 +189,31 @@ def _exception_error(exc: BaseException, filename: str) -> dict[str, Any]:
     return _error(None, type(exc).__name__, message, **extra)
 
 
-def _call(request: dict[str, Any]) -> dict[str, Any]:
+def _is_legacy(func: Any, args: dict[str, Any]) -> bool:
+    """The original AutoAgent's shape, ``def tool(args: dict)``: pass the dict itself."""
+    code = getattr(func, "__code__", None)
+    if code is None or set(args) == {"args"}:
+        return False
+    has_var = code.co_flags & 0x0C  # CO_VARARGS | CO_VARKEYWORDS
+    return (code.co_argcount == 1 and not code.co_kwonlyargcount and not has_var
+            and not code.co_posonlyargcount and code.co_varnames[0] == "args")
+
+
+def _signature_error(func: Any, name: str, exc: TypeError,
+                     args: dict[str, Any]) -> dict[str, Any]:
     import inspect
+
+    try:
+        signature = f"{name}{inspect.signature(func)}"
+    except (TypeError, ValueError):
+        signature = f"{name}(...)"
+    return _error("signature_mismatch", "TypeError", str(exc), signature=signature,
+                  given=sorted(args))
+
+
+def _call(request: dict[str, Any]) -> dict[str, Any]:
     import linecache
+    import types
 
     name, code, filename = request["name"], request["code"], request["filename"]
     args: dict[str, Any] = request["args"]
@@ -198,38 +224,29 @@ def _call(request: dict[str, Any]) -> dict[str, Any]:
         compiled = compile(code, filename, "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as exc:
         return _error("syntax", type(exc).__name__, str(exc),
-                      traceback="".join(traceback.format_exception_only(type(exc), exc)),
+                      traceback=f"{type(exc).__name__}: {exc}",
                       lineno=getattr(exc, "lineno", None))
     try:
         exec(compiled, namespace)
         func = namespace.get(name)
         if not callable(func):  # as the store: else the file's single public function
             own = [v for k, v in namespace.items() if not k.startswith("_")
-                   and inspect.isfunction(v) and v.__module__ == namespace["__name__"]]
+                   and isinstance(v, types.FunctionType)
+                   and v.__module__ == namespace["__name__"]]
             func = own[0] if len(own) == 1 else None
         if func is None:
             return _error("name", "NameError",
                           f"the tool code defines no function named '{name}'")
+        call_args: tuple[Any, ...] = (args,) if _is_legacy(func, args) else ()
+        call_kwargs = {} if call_args else args
         try:
-            signature = inspect.signature(func)
-        except (TypeError, ValueError):
-            signature = None
-        call_args: tuple[Any, ...] = ()
-        call_kwargs = args
-        if signature is not None:
-            params = list(signature.parameters.values())
-            legacy = (len(params) == 1 and params[0].name == "args"
-                      and params[0].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
-                      and set(args) != {"args"})
-            if legacy:  # the original AutoAgent's shape: def tool(args: dict)
-                call_args, call_kwargs = (args,), {}
-            try:
-                signature.bind(*call_args, **call_kwargs)
-            except TypeError as exc:
-                return _error("signature_mismatch", "TypeError", str(exc),
-                              signature=f"{name}{signature}", given=sorted(args))
-        value = func(*call_args, **call_kwargs)
-        if inspect.iscoroutine(value):
+            value = func(*call_args, **call_kwargs)
+        except TypeError as exc:
+            tb = exc.__traceback__
+            if tb is not None and tb.tb_next is None:  # raised by the call itself
+                return _signature_error(func, name, exc, args)
+            raise
+        if isinstance(value, types.CoroutineType):
             import asyncio
 
             value = asyncio.run(value)
