@@ -87,6 +87,7 @@ class QuietView:
     """``--json``: the run prints nothing until its JSON object."""
 
     shows_answer = False
+    streams = False  # whether the view shows streamed text (backends then stream)
 
     def __enter__(self) -> QuietView:
         return self
@@ -129,6 +130,7 @@ class LiveView(QuietView):
     """A terminal: a rich live area with a spinner and the streamed text."""
 
     shows_answer = True
+    streams = True
 
     def __init__(self, redactor: Redactor, max_turns: int) -> None:
         from rich.console import Console

@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("run")
     def run(
-        task_arg: str = typer.Argument(None, metavar="[TASK]",
+        task_arg: str = typer.Argument(None, metavar="TASK",
                                        help="The task ('-' reads it from standard input)."),
         task_opt: str = typer.Option(None, "-q", "--task", help="The task (instead of TASK)."),
         session_id: str = typer.Option(None, "--session-id",
@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
                                     help="Continue an active or interrupted session from its "
                                          "last saved turn (default: the most recent one)."),
         max_turns: int = typer.Option(None, "-m", "--max-turns", min=1,
-                                      help="Turn limit of this run [default: 10]."),
+                                      help="Turn limit of this run (default 10)."),
         backend: str = typer.Option(None, "--backend",
                                     help="cloudflare, openai, local, scripted or auto."),
         model: str = typer.Option(None, "--model", help="Model of the backend."),
@@ -53,9 +53,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Solve a task: the Coder writes and runs tools, the Supervisor decides.
 
-        Exit codes: 0 done, 1 failed or turn limit, 2 usage, 3 configuration, 4 backend
-        (the session is kept as interrupted: --resume continues it), 130 Ctrl-C.
-        """
+        Exit codes: 0 done, 1 failed or turn limit, 2 usage, 3 configuration, 4 backend (the session is kept as interrupted: --resume continues it), 130 Ctrl-C (interrupted, resumable).
+        """  # noqa: E501 - one paragraph in --help
         task = _read_task(task_arg, task_opt)
         overrides: dict[str, Any] = {
             "max_turns": max_turns, "backend": backend, "model": model,
@@ -96,7 +95,8 @@ def _execute(settings: Any, task: str | None, session_id: str | None, resume: bo
     try:
         with view:
             outcome = execute_run(settings, RunRequest(task, session_id, resume),
-                                  listeners=[view.on_event], on_text=view.on_text)
+                                  listeners=[view.on_event],
+                                  on_text=view.on_text if view.streams else None)
             view.finish(outcome)
     finally:
         signal.signal(signal.SIGTERM, previous)
