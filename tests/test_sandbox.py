@@ -285,3 +285,54 @@ def test_each_call_gets_a_fresh_working_directory_unless_one_is_given(
     assert not Path(first.result).exists()  # a fresh temp dir is removed afterwards
     kept = run_tool(code, "where", {}, tool_settings, workdir=tmp_path)
     assert Path(kept.result) == tmp_path.resolve() and (tmp_path / "mark").exists()
+
+
+# ----------------------------------------------------------------------- classification
+@pytest.mark.parametrize("body, kind, hint", [
+    ("return undefined_name", "name", "defined"),
+    ("return int('abc')", "value", "validate"),
+    ("return [1][5]", "index", "len()"),
+    ("return 1 / 0", "zero_division", "divisor"),
+    ("return None.upper()", "attribute", "None"),
+    ("return 'a' + 1", "type", "convert"),
+    ("return open('/nonexistent/file.txt').read()", "file_not_found", "working directory"),
+    ("import numpy_not_installed_xyz\n    return 1", "missing_module", "PyPI"),
+    ("raise RuntimeError('custom failure')", "exception", "traceback"),
+    ("import sys\n    sys.exit(4)", "exception", "traceback"),
+])
+def test_errors_are_classified_with_a_traceback_into_the_tool(
+        tool_settings: Settings, body: str, kind: str, hint: str) -> None:
+    code = f"def helper():\n    pass\n\ndef broken():\n    {body}\n"
+    result = run_tool(code, "broken", {}, tool_settings)
+    assert result.error is not None, result
+    assert result.error["class"] == kind, result.error
+    assert hint in " ".join(result.error["suggestions"])
+    if kind not in ("exception",) or "custom" in body:
+        assert 'File "broken.py", line 5, in broken' in result.error["traceback"]
+    assert "sandbox_child" not in result.error["traceback"]
+
+
+def test_missing_module_suggests_a_standard_library_alternative(tool_settings: Settings) -> None:
+    result = run_tool("def fetch(url):\n    import requests\n    return requests.get(url).text\n",
+                      "fetch", {"url": "http://127.0.0.1:9/"}, tool_settings)
+    if result.error is None or result.error["class"] != "missing_module":
+        pytest.skip("requests is installed in this environment")
+    assert "urllib.request" in " ".join(result.error["suggestions"])
+
+
+def test_signature_mismatch_shows_the_actual_signature(tool_settings: Settings) -> None:
+    code = "def area(width: float, height: float = 1.0):\n    return width * height\n"
+    result = run_tool(code, "area", {"w": 2}, tool_settings)
+    assert result.error is not None and result.error["class"] == "signature_mismatch"
+    assert "area(width: float, height: float = 1.0)" in result.error["suggestions"][0]
+    inner = run_tool("def t(x):\n    return len(x)\n", "t", {"x": 3}, tool_settings)
+    assert inner.error is not None and inner.error["class"] == "type"  # raised inside
+
+
+def test_original_single_dict_tools_and_async_tools_run(tool_settings: Settings) -> None:
+    legacy = run_tool("def total(args):\n    return sum(args['numbers'])\n", "total",
+                      {"numbers": [1, 2, 3]}, tool_settings)
+    assert legacy.ok and legacy.result == 6, legacy
+    coro = run_tool("import asyncio\nasync def later(x: int):\n    await asyncio.sleep(0)\n"
+                    "    return x * 2\n", "later", {"x": 4}, tool_settings)
+    assert coro.ok and coro.result == 8, coro
