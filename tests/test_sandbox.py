@@ -336,3 +336,12 @@ def test_original_single_dict_tools_and_async_tools_run(tool_settings: Settings)
     coro = run_tool("import asyncio\nasync def later(x: int):\n    await asyncio.sleep(0)\n"
                     "    return x * 2\n", "later", {"x": 4}, tool_settings)
     assert coro.ok and coro.result == 8, coro
+
+
+def test_a_file_whose_function_is_named_otherwise_runs_its_single_public_function(
+        tool_settings: Settings, tmp_path: Path) -> None:
+    code = ("import math\n\ndef _private():\n    pass\n\n"
+            "def root(x: float):\n    return math.sqrt(x)\n")
+    result = run_tool(code, "helpers", {"x": 9}, tool_settings, workdir=tmp_path / "new")
+    assert result.ok and result.result == 3.0, result
+    assert (tmp_path / "new").is_dir()

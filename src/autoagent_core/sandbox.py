@@ -299,6 +299,12 @@ def run_tool(code: str, name: str, args: dict[str, Any], settings: Settings,
                 "(DANGEROUS_TOOLS=1) to run it without network and file confinement"
             )
     use_namespaces = _unshare_works(strict) is None
+    if workdir is not None:
+        try:
+            workdir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SandboxError(f"cannot create the working directory {workdir}: "
+                               f"{exc.strerror or exc}") from None
     control = Path(tempfile.mkdtemp(prefix="autoagent-call-"))
     scratch = workdir.resolve() if workdir is not None else Path(
         tempfile.mkdtemp(prefix="autoagent-tool-"))
