@@ -60,8 +60,23 @@ def redactor_for(settings: Any, extra: Iterable[str] = ()) -> Redactor:
 
     values = list(settings.secret_values()) if settings is not None else []
     values += [v for k, v in os.environ.items() if is_secret_env_name(k)]
+    values += _config_file_secrets()
     values += list(extra)
     return Redactor(values)
+
+
+def _config_file_secrets() -> list[str]:
+    """Secret values written in the user config file, also when the environment overrides
+    them for this run (the file's value is still a secret of the user's)."""
+    from autoagent_core.config import read_config_file, setting_fields
+    from autoagent_core.errors import ConfigError
+
+    try:
+        data = read_config_file()
+    except ConfigError:
+        return []
+    secret_keys = {f.name for f in setting_fields() if f.metadata["secret"]}
+    return [str(v) for k, v in data.items() if k in secret_keys and isinstance(v, str) and v]
 
 
 _SECRET_NAME_RE = re.compile(
