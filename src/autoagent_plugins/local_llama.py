@@ -144,6 +144,9 @@ class LocalLlamaBackend:
         except ImportError:
             raise ConfigError(f"the local backend needs llama-cpp-python: {INSTALL_HELP}"
                               ) from None
+        except Exception as exc:  # a broken build: its shared library fails to load
+            raise ConfigError(f"llama-cpp-python cannot be loaded ({exc}): {INSTALL_HELP}"
+                              ) from None
         _silence_llama_logs()
         self.model_path = model_path
         self.model = model_path.name.removesuffix(".gguf")
