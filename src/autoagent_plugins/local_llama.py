@@ -26,6 +26,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,7 +47,7 @@ REPLY_TOKEN_CAP = 1024
 """Longest reply of the local model, whatever ``max_tokens`` asks: a small model that has
 not finished by then is repeating itself (and at ~40 tokens/s this is already 25 s)."""
 SNAPSHOT_LIMIT = 4
-"""Prompt states kept in memory for alternating agents (a 1,300-token state is ~30 MB)."""
+"""Prompt states kept in memory for alternating agents (a 1,100-token state is ~25 MB)."""
 SNAPSHOT_MIN_TOKENS = 64
 """A state shorter than this is cheaper to evaluate again than to keep."""
 SWITCH_MIN_GAIN = 32
@@ -132,6 +133,45 @@ def _prefix_length(a: Sequence[int], b: Sequence[int]) -> int:
     return n
 
 
+@dataclass
+class PromptSnapshot:
+    """The evaluated prompt of one agent: its tokens and llama.cpp's KV cache for them.
+
+    Only sequence 0's cache cells are copied (``llama_state_seq_*``), which is a fraction of
+    ``Llama.save_state`` (that also copies the whole logits buffer, ~100 MB here).
+    """
+
+    tokens: list[int]
+    data: Any
+    size: int
+
+    @classmethod
+    def save(cls, llm: Any) -> PromptSnapshot | None:
+        import ctypes
+
+        import llama_cpp
+
+        size = int(llama_cpp.llama_state_seq_get_size(llm.ctx, 0))
+        buffer = (ctypes.c_uint8 * size)()
+        written = int(llama_cpp.llama_state_seq_get_data(llm.ctx, buffer, size, 0))
+        if written <= 0:
+            return None
+        return cls(llm.input_ids[: llm.n_tokens].tolist(), buffer, written)
+
+    def restore(self, llm: Any, usable: int) -> bool:
+        """Load the cache and mark ``usable`` tokens as evaluated; False if llama.cpp refused
+        (the context is then empty)."""
+        import llama_cpp
+
+        llama_cpp.llama_memory_seq_rm(llama_cpp.llama_get_memory(llm.ctx), 0, -1, -1)
+        if int(llama_cpp.llama_state_seq_set_data(llm.ctx, self.data, self.size, 0)) <= 0:
+            llm.reset()
+            return False
+        llm.input_ids[: len(self.tokens)] = self.tokens
+        llm.n_tokens = usable
+        return True
+
+
 class LocalLlamaBackend:
     """A llama.cpp model kept loaded for the life of the backend (one run)."""
 
@@ -163,7 +203,7 @@ class LocalLlamaBackend:
                 f"cannot load the local model {model_path}: {exc}{_last_log_error()}"
             ) from None
         self._format = self._chat_formatter(llama_cpp)
-        self._snapshots: list[Any] = []
+        self._snapshots: list[PromptSnapshot] = []
         self._lock = threading.Lock()
         self._special_ids: tuple[list[int], list[int]] | None = None
         self.last_prompt_tokens = 0
@@ -226,27 +266,28 @@ class LocalLlamaBackend:
         live = _prefix_length(llm.input_ids[: llm.n_tokens].tolist(), tokens)
         best, best_len = None, 0
         for snapshot in self._snapshots:
-            length = _prefix_length(snapshot.input_ids[: snapshot.n_tokens].tolist(), tokens)
+            length = _prefix_length(snapshot.tokens, tokens)
             if length > best_len:
                 best, best_len = snapshot, length
         restore = best is not None and best_len >= live + SWITCH_MIN_GAIN
         discarded = llm.n_tokens - live
         if (restore or discarded > live) and discarded >= SNAPSHOT_MIN_TOKENS:
             # another agent is asking: keep this one's state for its next turn
-            self._keep(llm.save_state())
-        if restore:
-            llm.load_state(best)
-            live = best_len
+            kept = PromptSnapshot.save(llm)
+            if kept is not None:
+                self._keep(kept)
+        if best is not None and restore:
+            # keep at least one prompt token to evaluate, so the logits are this prompt's
+            live = best_len if best.restore(llm, min(best_len, len(tokens) - 1)) else 0
         self.last_reused_tokens = live
 
-    def _keep(self, state: Any) -> None:
+    def _keep(self, snapshot: PromptSnapshot) -> None:
         """Remember a prompt state, dropping those it extends and the oldest beyond the limit."""
-        ids = state.input_ids[: state.n_tokens].tolist()
         self._snapshots = [
             s for s in self._snapshots
-            if _prefix_length(s.input_ids[: s.n_tokens].tolist(), ids) < s.n_tokens
+            if _prefix_length(s.tokens, snapshot.tokens) < len(s.tokens)
         ]
-        self._snapshots.append(state)
+        self._snapshots.append(snapshot)
         del self._snapshots[:-SNAPSHOT_LIMIT]
 
     # ------------------------------------------------------------------ requests
