@@ -20,6 +20,18 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def local(session: nox.Session) -> None:
+    """Run the tests that drive the real offline model (SmolLM2 through llama.cpp, and
+    llama_cpp.server for the openai backend). Builds llama-cpp-python once with CPU flags
+    that work everywhere (scripts/build-llama-wheel.sh, ~5 minutes), then reuses it."""
+    output = session.run("bash", "scripts/build-llama-wheel.sh", silent=True, external=True)
+    wheel = str(output).strip().splitlines()[-1]
+    session.install(f"{wheel}[server]", "-e", ".[local]",
+                    *nox.project.dependency_groups(PYPROJECT, "test"))
+    session.run("pytest", "-m", "local", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     """Check style and common bugs with ruff."""
     session.install("ruff")

@@ -54,6 +54,11 @@ class ActionExecutor:
             index = len(turn.actions)
             turn.actions.append({"agent": agent, **action})
             result = self._dispatch(action, agent, turn, depth)
+            if not result.get("ok") and action["type"] != "run_tool":
+                # tool runs have their own event; other refusals would be invisible
+                self.bus.emit("action_failed", agent=agent, turn=turn.index,
+                              type=action["type"], name=action.get("name"),
+                              error=result.get("error"))
             summary = {k: v for k, v in action.items() if k not in ("code", "instructions")}
             result = {"agent": agent, "index": index, "type": action["type"],
                       "name": action.get("name"), "action": summary, **result}

@@ -421,6 +421,7 @@ EVENT_KINDS: tuple[str, ...] = (
     "format_error",  # agent, turn, error, text
     "tool_created",  # name, version, description, code, created (bool: new tool)
     "tool_run",  # name, version, args, ok, result | error {class, message, ...}, duration_s
+    "action_failed",  # agent, turn, type, name, error {class, message, suggestions}
     "agent_created",  # name, role, instructions, created_by
     "agent_consulted",  # name, message, reply, depth
     "supervisor_decision",  # turn, decision, feedback, tips, answer

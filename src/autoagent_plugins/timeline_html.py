@@ -326,6 +326,23 @@ def _tool_run(data: dict[str, Any]) -> str:
     return _item(head, body, facts)
 
 
+def _action_failed(data: dict[str, Any]) -> str:
+    kind = text_of(data, "type") or "action"
+    name = text_of(data, "name")
+    error = dict_of(data, "error")
+    head = (f"{_who(text_of(data, 'agent') or 'agent')}<span class=\"muted\">{e(kind)}</span>"
+            + (f" <code>{e(name)}</code>" if name else "")
+            + ' <span class="status s-bad">refused</span>')
+    body = (f'<div class="box bad"><span class="label">'
+            f'{e(text_of(error, "class") or "error")}</span>'
+            f'{pre(text_of(error, "message"))}')
+    suggestions = [s for s in list_of(error, "suggestions") if isinstance(s, str)]
+    if suggestions:
+        body += '<ul class="tips">' + "".join(f"<li>{e(s)}</li>" for s in suggestions) \
+                + "</ul>"
+    return _item(head, body + "</div>")
+
+
 def _agent_created(data: dict[str, Any]) -> str:
     creator = text_of(data, "created_by") or "agent"
     head = (f"{_who(creator)}<span class=\"muted\">created agent</span> "
@@ -398,6 +415,7 @@ _RENDERERS = {
     "format_error": _format_error,
     "tool_created": _tool_created,
     "tool_run": _tool_run,
+    "action_failed": _action_failed,
     "agent_created": _agent_created,
     "agent_consulted": _agent_consulted,
     "supervisor_decision": _decision,

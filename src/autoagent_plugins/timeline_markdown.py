@@ -210,6 +210,21 @@ def _tool_run(data: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _action_failed(data: dict[str, Any]) -> list[str]:
+    kind = text_of(data, "type") or "action"
+    name = text_of(data, "name")
+    error = dict_of(data, "error")
+    lines = [f"### Refused: {inline(kind)}" + (f" {code_span(name)}" if name else "")
+             + f" ({inline(text_of(data, 'agent') or 'agent')})", "",
+             f"**Error ({inline(text_of(error, 'class') or 'error')}):**", "",
+             fence(text_of(error, "message"))]
+    suggestions = [s for s in list_of(error, "suggestions") if isinstance(s, str)]
+    lines += [f"- {inline(s)}" for s in suggestions]
+    if suggestions:
+        lines.append("")
+    return lines
+
+
 def _agent_created(data: dict[str, Any]) -> list[str]:
     lines = [f"### Created agent {code_span(text_of(data, 'name') or '?')}"
              f" (by {inline(text_of(data, 'created_by') or '?')})", ""]
@@ -274,6 +289,7 @@ _RENDERERS = {
     "format_error": _format_error,
     "tool_created": _tool_created,
     "tool_run": _tool_run,
+    "action_failed": _action_failed,
     "agent_created": _agent_created,
     "agent_consulted": _agent_consulted,
     "supervisor_decision": _decision,
