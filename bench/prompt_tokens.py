@@ -3,8 +3,9 @@
 Builds two real tool libraries (filesystem store) of generated tools whose names and
 descriptions share words with the task, runs the first turn of the real loop with the
 scripted backend, and measures the Coder's request: tokens as the scripted backend
-counts them (words), and characters / 4 (a common estimate for BPE tokenizers). Retrieval
-lists at most ``prompt_tools_limit`` tools, so the target is a ratio of at most 1.2.
+counts them (words), characters / 4 (a common estimate for BPE tokenizers) and, where the
+``local`` extra is installed, real tokens of the SmolLM2 chat template. Retrieval lists at
+most ``prompt_tools_limit`` tools, so the target is a ratio of at most 1.2.
 Usage:
 
     python bench/prompt_tokens.py [--small 10] [--large 1000]
@@ -69,7 +70,22 @@ class Capture:
         return None
 
 
-def measure(count: int) -> tuple[int, int, int, float]:
+def real_tokens(messages: Sequence[Message]) -> int | None:
+    """Tokens of the request as the offline model sees it, or None without the extra."""
+    import importlib.util
+
+    if importlib.util.find_spec("llama_cpp") is None:
+        return None
+    import llama_cpp
+
+    from autoagent_plugins.local_llama_backend import default_model_path
+
+    llm = llama_cpp.Llama(str(default_model_path()), vocab_only=True, verbose=False)
+    text = "".join(f"<|im_start|>{m.role}\n{m.content}<|im_end|>\n" for m in messages)
+    return len(llm.tokenize(text.encode(), add_bos=False, special=True))
+
+
+def measure(count: int) -> tuple[int, int, int, float, int | None]:
     with tempfile.TemporaryDirectory() as tmp:
         os.chdir(tmp)
         started = time.perf_counter()
@@ -90,7 +106,7 @@ def measure(count: int) -> tuple[int, int, int, float]:
         chars = sum(len(m.content) for m in coder)
         listed = sum(1 for line in coder[0].content.splitlines()
                      if line.startswith("- ") and "(variant " in line)
-        return words, chars // 4, listed, build_s
+        return words, chars // 4, listed, build_s, real_tokens(coder)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -102,10 +118,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     large = measure(args.large)
     print(f"Coder's first request (task: {TASK!r})")
     print(f"  {'tools':>6} {'words':>7} {'chars/4':>8} {'listed':>8}   library built in")
-    for count, (words, approx, listed, build_s) in ((args.small, small), (args.large, large)):
-        print(f"  {count:>6} {words:>7} {approx:>8} {listed:>8}   {build_s:.1f} s")
+    for count, (words, approx, listed, build_s, tokens) in ((args.small, small),
+                                                            (args.large, large)):
+        print(f"  {count:>6} {words:>7} {approx:>8} {listed:>8}   {build_s:.1f} s"
+              + (f"   {tokens} SmolLM2 tokens" if tokens is not None else ""))
     print(f"  ratio {args.large} / {args.small} tools: words {large[0] / small[0]:.2f}x, "
           f"chars/4 {large[1] / small[1]:.2f}x (target <= 1.20x)")
+    if small[4] and large[4]:
+        print(f"  ratio in real tokens (SmolLM2 tokenizer): {large[4] / small[4]:.2f}x")
 
 
 if __name__ == "__main__":

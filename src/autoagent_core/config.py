@@ -102,7 +102,7 @@ class Settings:
     format_retries: int = _setting(2, "Retries of a reply that does not parse, per turn",
                                    minimum=0)
     max_agent_depth: int = _setting(2, "How deep agents may consult agents", minimum=0)
-    prompt_tools_limit: int = _setting(15, "Tools listed in a prompt before retrieval picks",
+    prompt_tools_limit: int = _setting(12, "Tools listed in a prompt before retrieval picks",
                                        minimum=1)
 
     # not settings: where each value came from (key -> "default", "config", ".env", ...)
