@@ -22,15 +22,15 @@ _SESSION_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}", re.ASCII)
 
 def _check(name: object, kind: str, pattern: re.Pattern[str], rule: str) -> str:
     if not isinstance(name, str):
-        raise InvalidNameError(f"invalid {kind} name: expected text, got {type(name).__name__}")
+        raise InvalidNameError(f"invalid {kind}: expected text, got {type(name).__name__}")
     shown = repr(name[:80]) + ("..." if len(name) > 80 else "")
     if not pattern.fullmatch(name) or ".." in name:
-        raise InvalidNameError(f"invalid {kind} name {shown}: {rule}")
+        raise InvalidNameError(f"invalid {kind} {shown}: {rule}")
     return name
 
 
 def validate_tool_name(name: object) -> str:
-    name = _check(name, "tool", _TOOL_RE,
+    name = _check(name, "tool name", _TOOL_RE,
                   "use a Python identifier of ASCII letters, digits and _ (at most 64)")
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
         raise InvalidNameError(f"invalid tool name {name!r}: it is a Python keyword")
@@ -38,7 +38,7 @@ def validate_tool_name(name: object) -> str:
 
 
 def validate_agent_name(name: object) -> str:
-    name = _check(name, "agent", _AGENT_RE,
+    name = _check(name, "agent name", _AGENT_RE,
                   "use ASCII letters, digits, _ and -, starting with a letter (at most 64)")
     if keyword.iskeyword(name):
         raise InvalidNameError(f"invalid agent name {name!r}: it is a Python keyword")
