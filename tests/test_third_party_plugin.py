@@ -38,8 +38,10 @@ def throwaway_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return venv
 
 
-def run_in(venv: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def run_in(venv: Path, *args: str, cwd: Path,
+           extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(extra_env or {})
     return subprocess.run([str(venv / "bin" / "python"), "-m", "autoagent_core", *args],
                           capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
 
@@ -68,3 +70,17 @@ def test_pip_installed_backend_answers(throwaway_venv: Path, isolated: Path) -> 
 def test_plugin_is_not_visible_outside_its_environment(cli) -> None:
     result = cli("plugins", "--json")
     assert "echo" not in [p["name"] for p in json.loads(result.stdout)["plugins"]]
+
+
+def test_pip_installed_recorder_receives_every_event_of_a_run(throwaway_venv: Path,
+                                                              isolated: Path) -> None:
+    script = Path(__file__).parent / "scripts" / "happy_path.json"
+    result = run_in(throwaway_venv, "run", "--script", str(script), "--json", "Sum 1, 2 and 3",
+                    cwd=isolated, extra_env={"AUTOAGENT_RECORDERS": "jsonl,counter"})
+    assert result.returncode == 0, result.stderr
+    run_dir = isolated / json.loads(result.stdout)["run_dir"]
+    counted = json.loads((run_dir / "event-count.txt").read_text())
+    lines = (run_dir / "events.jsonl").read_text().splitlines()
+    assert counted["events"] == len(lines) > 5
+    assert counted["kinds"][0] == "run_started" and counted["kinds"][-1] == "run_finished"
+    assert not (run_dir / "timeline.html").exists()  # only the chosen recorders ran
