@@ -35,15 +35,17 @@ from autoagent_plugins.http_client import (
     Deadline,
     HttpClient,
     NotAStream,
+    error_for_status,
+    error_payload_detail,
+    one_line,
+    policy_from_settings,
+)
+from autoagent_plugins.reply_shapes import (
     ParsedReply,
     StreamAccumulator,
     content_text,
     decode_frame,
-    error_for_status,
-    error_payload_detail,
-    one_line,
     parse_chat_completion,
-    policy_from_settings,
     usage_from,
 )
 

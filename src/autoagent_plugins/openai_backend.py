@@ -30,14 +30,16 @@ from autoagent_plugins.http_client import (
     Deadline,
     HttpClient,
     NotAStream,
-    ParsedReply,
-    StreamAccumulator,
-    decode_frame,
     error_for_status,
     error_payload_detail,
     one_line,
-    parse_chat_completion,
     policy_from_settings,
+)
+from autoagent_plugins.reply_shapes import (
+    ParsedReply,
+    StreamAccumulator,
+    decode_frame,
+    parse_chat_completion,
 )
 
 if TYPE_CHECKING:
