@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from autoagent_core.cli.common import is_terminal, print_json
+from autoagent_core.cli.common import is_terminal, one_line, print_json
 
 if TYPE_CHECKING:
     from autoagent_core.types import AgentRegistry
@@ -24,11 +24,6 @@ def _registry(agents_dir: str | None) -> AgentRegistry:
     from autoagent_core.layers import open_agent_registry
 
     return open_agent_registry(settings(agents_dir=agents_dir))
-
-
-def _one_line(text: str, limit: int = 80) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 @app.command("list")
@@ -52,11 +47,11 @@ def list_(
         table = Table("name", "role", "uses", "created by", "created (UTC)",
                       title=f"{len(agents)} agent(s)")
         for a in agents:
-            table.add_row(a.name, _one_line(a.role, 60), str(a.uses), a.created_by,
+            table.add_row(a.name, one_line(a.role, 60), str(a.uses), a.created_by,
                           a.created_at[:16].replace("T", " "))
         console().print(table)
         return
-    sys.stdout.write("".join(f"{a.name}\t{a.uses}\t{a.created_by}\t{_one_line(a.role)}\n"
+    sys.stdout.write("".join(f"{a.name}\t{a.uses}\t{a.created_by}\t{one_line(a.role, 80)}\n"
                              for a in agents))
 
 
@@ -88,6 +83,6 @@ def delete(
 
     registry = _registry(agents_dir)
     agent = registry.get(name)  # not found -> exit 6 before asking
-    confirm_or_abort(f"Delete agent {agent.name} ({_one_line(agent.role, 60)})?", yes)
+    confirm_or_abort(f"Delete agent {agent.name} ({one_line(agent.role, 60)})?", yes)
     registry.delete(name)
     print(f"deleted agent {name}")

@@ -48,6 +48,12 @@ def confirm_or_abort(question: str, yes: bool) -> None:
         raise typer.Exit(1)
 
 
+def one_line(text: Any, limit: int = 80) -> str:
+    """``text`` on one line, at most ``limit`` characters (an ellipsis marks the cut)."""
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 def parse_json_arg(raw: str, what: str) -> Any:
     try:
         return json.loads(raw)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from autoagent_core.cli.common import is_terminal, print_json
+from autoagent_core.cli.common import is_terminal, one_line, print_json
 
 if TYPE_CHECKING:
     from autoagent_core.types import Session, SessionStore, SessionSummary
@@ -42,8 +42,7 @@ def _check_status(status: str | None) -> None:
 
 def shorten(text: Any, limit: int = TEXT_CHARS) -> str:
     """One line of at most ``limit`` characters."""
-    line = " ".join(str(text).split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+    return one_line(text, limit)
 
 
 def _when(stamp: str) -> str:

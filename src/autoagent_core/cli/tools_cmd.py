@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from autoagent_core.cli.common import is_terminal, print_json
+from autoagent_core.cli.common import is_terminal, one_line, print_json
 
 if TYPE_CHECKING:
     from autoagent_core.config import Settings
@@ -48,11 +48,6 @@ def _store(settings: Settings) -> ToolStore:
     return open_tool_store(settings)
 
 
-def _one_line(text: str, limit: int = 70) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
 @app.command("list")
 def list_(
     as_json: bool = typer.Option(False, "--json", help="A JSON list of the manifest entries."),
@@ -76,11 +71,11 @@ def list_(
                       title=f"{len(tools)} tool(s)")
         for t in tools:
             runs = f"{t.runs}" + (f" ({t.failures} failed)" if t.failures else "")
-            table.add_row(t.name, f"v{t.version}", t.signature(), runs, _one_line(t.description))
+            table.add_row(t.name, f"v{t.version}", t.signature(), runs, one_line(t.description, 70))
         console().print(table)
         return
     sys.stdout.write("".join(
-        f"{t.name}\tv{t.version}\t{t.signature()}\t{t.runs}\t{_one_line(t.description)}\n"
+        f"{t.name}\tv{t.version}\t{t.signature()}\t{t.runs}\t{one_line(t.description, 70)}\n"
         for t in tools))
 
 
@@ -173,7 +168,7 @@ def run(
 
 def _history_rows(specs: list[ToolSpec], current: int | None) -> list[tuple[str, ...]]:
     return [(f"v{s.version}" + (" *" if s.version == current else ""),
-             s.updated_at[:19].replace("T", " "), s.sha256[:12], _one_line(s.description, 50))
+             s.updated_at[:19].replace("T", " "), s.sha256[:12], one_line(s.description, 50))
             for s in specs]
 
 
