@@ -274,11 +274,39 @@ def _raw_failure(outcome: _Outcome, settings: Settings, timeout: float) -> dict[
             "message": f"the tool process ended (exit code {code}) without returning a result"}
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent_hook() -> Any:
+    """A pre-exec hook that makes the launched process get SIGKILL when autoagent dies
+    (even by ``kill -9``): ``unshare --kill-child`` then takes the whole tool tree with it,
+    so no tool outlives the run that started it. ``None`` where prctl is unavailable."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
+                      ctypes.c_ulong]
+
+    def hook() -> None:  # runs in the child between fork and exec: no allocation-heavy work
+        prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+
+    return hook
+
+
+_DIE_WITH_PARENT = _die_with_parent_hook()
+
+
 def _start(argv: list[str], env: dict[str, str], cwd: Path,
            keep: tuple[int, ...]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env=env, cwd=cwd, start_new_session=True, close_fds=True, pass_fds=keep,
+        preexec_fn=_DIE_WITH_PARENT,
     )
 
 
