@@ -69,3 +69,24 @@ def test_authentication_failure_is_exit_4_with_the_session_kept(
     assert run.summary["status"] == "interrupted"
     assert "Traceback" not in run.stderr
     assert "wrong-token-0123456789" not in run.stderr + run.stdout
+
+
+def test_a_context_too_long_error_is_retried_with_a_shorter_history(
+        run_task: RunTask, fake_cloudflare: FakeCloudflare, cf_env: dict[str, str]) -> None:
+    items = json.loads(Path(script_path("fix_tool")).read_text())
+    too_long = HttpError(413, 5021, "AiError: context window limit exceeded")
+    fake_cloudflare.queue(CfReply(items[0]["text"]), CfReply(items[1]["text"]),
+                          too_long, too_long,  # turn 2, history of 4 then of 1 full turn
+                          CfReply(items[2]["text"]), CfReply(items[3]["text"]))
+    run = run_task(None, "Average of 2, 4 and 9", "--backend", "cloudflare", env=cf_env)
+    assert run.returncode == 0, run
+    assert run.summary["answer"] == "5.0"
+    bodies = [r.body for r in fake_cloudflare.requests]
+    assert len(bodies) == 6
+    full, shortest = bodies[2], bodies[4]
+    assert isinstance(full, dict) and isinstance(shortest, dict)
+    assert len(shortest["messages"]) < len(full["messages"])
+    assert "Earlier turns (summary)" in shortest["messages"][1]["content"]
+    notes = [e["data"] for e in run.events if e["kind"] == "error"]
+    assert [n["kind"] for n in notes] == ["context_too_long", "context_too_long"]
+    assert all("shorter history" in n["message"] for n in notes)

@@ -41,12 +41,14 @@ from autoagent_core.errors import (
     AutoagentError,
     BackendError,
     ConfigError,
+    ContextTooLongError,
     InterruptedRunError,
     SandboxError,
     TaskFailedError,
 )
 from autoagent_core.loop_actions import ActionExecutor
 from autoagent_core.loop_prompts import (
+    HISTORY_SHRINK_STEPS,
     agent_result_message,
     agent_system,
     clip,
@@ -218,7 +220,10 @@ class RunLoop:
         turn = Turn(index=len(session.turns) + 1)
         query = self._query(instruction)
         system = coder_system(self._tools_text(query), self._agents_text(query, exclude=""))
-        messages = coder_messages(session, system, turns_left, instruction)
+        # the same request with less history, for a model whose context is too small
+        candidates = [coder_messages(session, system, turns_left, instruction, full)
+                      for full in HISTORY_SHRINK_STEPS]
+        messages = candidates[0]
         if instruction:
             turn.messages.append({"agent": "user", "role": "user", "content": instruction,
                                   "kind": "instruction"})
@@ -227,7 +232,7 @@ class RunLoop:
         session.turns.append(turn)
         self.bus.emit("turn_started", turn=turn.index)
 
-        reply, _text = self.ask_model("coder", messages, AGENT_SCHEMA, parse_agent_reply, turn)
+        reply = self._ask_coder(candidates, turn)
         thought = ""
         if reply is not None:
             thought = reply.thought
@@ -242,6 +247,21 @@ class RunLoop:
         self.bus.emit("supervisor_decision", turn=turn.index, decision=decision.decision,
                       feedback=decision.feedback, tips=decision.tips, answer=decision.answer)
         return decision
+
+    def _ask_coder(self, candidates: list[list[Message]], turn: Turn) -> AgentReply | None:
+        """Ask the Coder; when the request is too long for the model's context, ask again
+        with the shorter history of the next candidate."""
+        for number, messages in enumerate(candidates, start=1):
+            try:
+                reply, _text = self.ask_model("coder", messages, AGENT_SCHEMA,
+                                              parse_agent_reply, turn)
+                return reply
+            except ContextTooLongError as exc:
+                if number == len(candidates):
+                    raise
+                self.bus.emit("error", kind="context_too_long",
+                              message=f"{exc}; asking again with a shorter history")
+        return None
 
     def _supervise(self, turn: Turn, thought: str, turns_left: int,
                    query: str) -> SupervisorReply:

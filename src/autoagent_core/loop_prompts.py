@@ -18,6 +18,8 @@ from autoagent_core.retrieval import rank
 from autoagent_core.types import AgentSpec, Message, Session, ToolSpec, Turn
 
 HISTORY_FULL_TURNS = 4  # the most recent turns shown in full; older ones are summarised
+# when a model's context is too small for that, the request is rebuilt with fewer
+HISTORY_SHRINK_STEPS = (HISTORY_FULL_TURNS, 1, 0)
 SUMMARY_MAX_TURNS = 20  # summary lines kept for older turns (the oldest are left out)
 RESULT_MAX_CHARS = 3000
 CODE_MAX_CHARS = 4000
@@ -194,10 +196,13 @@ def task_intro(session: Session) -> str:
 
 
 def coder_messages(session: Session, system: str, max_turns_left: int,
-                   pending_instruction: str | None = None) -> list[Message]:
-    """The Coder's conversation for its next reply, rebuilt from the saved session."""
+                   pending_instruction: str | None = None,
+                   full_turns: int = HISTORY_FULL_TURNS) -> list[Message]:
+    """The Coder's conversation for its next reply, rebuilt from the saved session: the
+    last ``full_turns`` turns in full, older ones as summary lines."""
     turns = session.turns
-    old, recent = turns[:-HISTORY_FULL_TURNS], turns[-HISTORY_FULL_TURNS:]
+    split = len(turns) - full_turns
+    old, recent = turns[:max(split, 0)], turns[max(split, 0):]
     intro = task_intro(session)
     if old:
         shown = old[-SUMMARY_MAX_TURNS:]
