@@ -191,3 +191,17 @@ def test_events_and_sessions_hold_no_secret(cli: CliFn, isolated: Path) -> None:
     session = read_session(isolated, json.loads(result.stdout)["session_id"])
     assert session["answer"] == "[REDACTED]"
     assert read_events(Path(json.loads(result.stdout)["run_dir"]))
+
+
+def test_done_without_any_answer_is_not_accepted(run_task: RunTask) -> None:
+    """A Supervisor that says done with no answer, no final answer from the Coder and no
+    tool result does not end the run: the turn counts as continue."""
+    run = run_task("done_without_answer", "Sum 1, 2 and 3")
+    assert run.returncode == 0, run
+    assert run.summary["turns"] == 2
+    first, second = run.session["turns"]
+    assert first["decision"]["decision"] == "continue"
+    assert "no answer yet" in first["decision"]["feedback"]
+    # the second "done" has no answer either, but a tool result supports one
+    assert second["decision"]["decision"] == "done"
+    assert run.summary["answer"] == "6"

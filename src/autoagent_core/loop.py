@@ -242,6 +242,14 @@ class RunLoop:
         decision = self._supervise(turn, thought, turns_left, query)
         if decision.decision == "done" and not decision.answer:
             decision.answer = proposed or _last_result_text(turn)
+            if not decision.answer:
+                # "done" needs an answer: with none to give, the task is not done
+                decision = SupervisorReply(
+                    thought=decision.thought, decision="continue",
+                    feedback="The Supervisor said done, but there is no answer yet: no final "
+                             "answer and no successful tool result. Run a tool whose result "
+                             "answers the task, then give it with final_answer.",
+                    tips=decision.tips)
         turn.decision = decision.to_dict()
         turn.finished_at = utc_now()
         self.bus.emit("supervisor_decision", turn=turn.index, decision=decision.decision,
