@@ -148,6 +148,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="autoagent-bench-") as tmp:
         root = Path(tmp)
         os.environ.pop("AUTOAGENT_SESSIONS_DIR", None)
+        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # bytecode cached, as for a user
         bench_list(root, max(10, args.runs))
         bench_save(root, args.saves)
 

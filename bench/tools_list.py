@@ -55,6 +55,7 @@ def main() -> None:
         fill(work / ".permanent_tools", opts.tools)
         env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOAGENT_")}
         env["XDG_CONFIG_HOME"] = str(work / "config")
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # bytecode cached, as for a user
         timed(["--help"], work, env)  # warm the file cache
         timed(["tools", "list"], work, env)
         helps, lists = [], []

@@ -33,7 +33,8 @@ def test_help_does_not_import_backends_or_http(cli) -> None:
         "    runpy.run_module('autoagent_core', run_name='__main__')\n"
         "except SystemExit:\n"
         "    pass\n"
-        "heavy = [m for m in ('httpx', 'llama_cpp', 'httpcore', 'filelock', 'dotenv')\n"
+        "heavy = [m for m in ('httpx', 'llama_cpp', 'httpcore', 'filelock', 'dotenv',\n"
+        "                     'importlib.metadata')\n"
         "         if m in sys.modules]\n"
         "print('HEAVY=' + ','.join(heavy), file=sys.stderr)\n"
     )

@@ -70,16 +70,14 @@ class PluginManager:
 
     # ------------------------------------------------------------------ loading
     def load_entry_points(self) -> None:
-        from importlib.metadata import entry_points
+        from autoagent_core.entry_points import entry_points
 
         disabled = {
             n.strip() for n in os.environ.get(DISABLE_ENV, "").split(",") if n.strip()
         }
         seen: set[str] = set()
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            dist = ep.dist
-            dist_name = dist.metadata["Name"] if dist is not None else "?"
-            version = dist.version if dist is not None else "?"
+        for ep in entry_points(ENTRY_POINT_GROUP):
+            dist_name, version = ep.distribution, ep.version
             if ep.name in seen:
                 continue  # the same distribution found twice on sys.path
             seen.add(ep.name)
