@@ -156,22 +156,26 @@ class FilesystemToolStore:
         register them."""
         visible: set[str] = set()
         dirty = False
+        # (file name, may be a symlink): only a symlink needs resolving to prove it stays
+        # inside the store, which keeps listing 1,000 tools at one stat each
         if only is not None:
-            filenames = [f"{only}.py"]
+            filenames = [(f"{only}.py", True)]
         else:
             try:
                 with os.scandir(self.directory) as it:
-                    filenames = [e.name for e in it if e.name.endswith(".py")]
+                    filenames = [(e.name, e.is_symlink()) for e in it
+                                 if e.name.endswith(".py")]
             except FileNotFoundError:
                 return visible, False
             except OSError as exc:
                 raise StorageError(
                     f"cannot read {self.directory}: {exc.strerror or exc}") from None
-        for filename in filenames:
+        for filename, maybe_link in filenames:
             name = filename[:-3]
             try:
                 validate_tool_name(name)
-                path = contained_path(self.directory, filename)
+                path = (contained_path(self.directory, filename) if maybe_link
+                        else self.directory / filename)
                 stat = path.stat()
             except InvalidNameError as exc:
                 self._warn_once(filename, f"ignoring {filename} in the tool folder: {exc}")
