@@ -201,8 +201,7 @@ class FileAgentRegistry:
 
 def open_registry(settings: Settings) -> FileAgentRegistry:
     from autoagent_core.redact import redactor_for
-    from autoagent_plugins.fs_sessions_store import config_file_secrets
 
-    redactor = redactor_for(settings, extra=config_file_secrets())
+    redactor = redactor_for(settings)
     return FileAgentRegistry(settings.path("agents_dir"), redactor=redactor)
 

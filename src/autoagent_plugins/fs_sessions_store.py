@@ -342,22 +342,10 @@ class FileSessionStore:
         return set_aside
 
 
-def config_file_secrets() -> list[str]:
-    """Secret values written in the user config file. A flag or the environment may
-    override them for this run, but they are still secrets and must not be saved."""
-    from autoagent_core.config import read_config_file, setting_fields
-
-    try:
-        values = read_config_file()
-    except Exception:  # an unreadable config is reported by load_settings, not here
-        return []
-    return [str(values[f.name]) for f in setting_fields()
-            if f.metadata["secret"] and values.get(f.name)]
-
-
 def open_store(settings: Settings) -> FileSessionStore:
     from autoagent_core.redact import redactor_for
 
-    redactor = redactor_for(settings, extra=config_file_secrets())
+    # redactor_for covers the config file's secrets too, also when overridden for this run
+    redactor = redactor_for(settings)
     return FileSessionStore(settings.path("sessions_dir"), redactor=redactor)
 
