@@ -11,6 +11,7 @@ import json
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -225,17 +226,9 @@ def markdown_of(folder: Path, settings: Any) -> str:
         pass
     except OSError as exc:
         raise StorageError(f"cannot read {folder / MARKDOWN}: {exc.strerror or exc}") from None
-    try:
-        events = read_events(folder)
-    except FileNotFoundError:
-        raise NotFoundError(f"run {folder.name} has no timeline.md and no events.jsonl") \
-            from None
-    from autoagent_core.redact import redactor_for
     from autoagent_plugins.timeline_markdown import render_markdown
-    from autoagent_plugins.timeline_model import scrub
 
-    redactor = redactor_for(settings)
-    return redactor.text(render_markdown(scrub(redactor, events)))
+    return _render_from_events(folder, settings, MARKDOWN, render_markdown)
 
 
 def html_path(folder: Path, settings: Any) -> Path:
@@ -243,17 +236,24 @@ def html_path(folder: Path, settings: Any) -> Path:
     path = folder / HTML
     if path.exists():
         return path
+    from autoagent_core.atomic import atomic_write_bytes
+    from autoagent_plugins.timeline_html import render_html
+
+    page = _render_from_events(folder, settings, HTML, render_html)
+    atomic_write_bytes(path, page.encode("utf-8"))
+    return path
+
+
+def _render_from_events(folder: Path, settings: Any, missing: str,
+                        render: Callable[[list[dict[str, Any]]], str]) -> str:
+    """Render a run's ``events.jsonl`` (redacted) for a file the run did not write."""
     try:
         events = read_events(folder)
     except FileNotFoundError:
-        raise NotFoundError(f"run {folder.name} has no timeline.html and no events.jsonl") \
+        raise NotFoundError(f"run {folder.name} has no {missing} and no events.jsonl") \
             from None
-    from autoagent_core.atomic import atomic_write_bytes
     from autoagent_core.redact import redactor_for
-    from autoagent_plugins.timeline_html import render_html
     from autoagent_plugins.timeline_model import scrub
 
     redactor = redactor_for(settings)
-    page = redactor.text(render_html(scrub(redactor, events)))
-    atomic_write_bytes(path, page.encode("utf-8"))
-    return path
+    return redactor.text(render(scrub(redactor, events)))
