@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from autoagent_core.config import load_settings
 from autoagent_core.types import CompletionOptions, Message
-from autoagent_plugins.cloudflare_backend import CloudflareBackend
+from autoagent_plugins.cloudflare.backend import CloudflareBackend
 from support.fake_cloudflare import FakeCloudflare
 
 REPLY = "The capital of France is Paris. " * 4

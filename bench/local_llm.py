@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 
 from autoagent_core.types import CompletionOptions, Message
-from autoagent_plugins.local_llama_backend import LocalLlamaBackend, default_model_path
+from autoagent_plugins.local_llama.backend import LocalLlamaBackend, default_model_path
 
 RULES = " ".join(
     f"Rule {i}: a tool is one small typed Python function with a docstring, tested on an "

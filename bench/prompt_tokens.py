@@ -25,7 +25,7 @@ from pathlib import Path
 from autoagent_core import layers
 from autoagent_core.config import load_settings
 from autoagent_core.events import EventBus
-from autoagent_core.loop import RunLoop
+from autoagent_core.loop.engine import RunLoop
 from autoagent_core.types import Completion, CompletionOptions, Message, Session, Usage
 
 TASK = "Sum the numbers in the list 4, 8 and 15, then convert the total to a string"
@@ -78,7 +78,7 @@ def real_tokens(messages: Sequence[Message]) -> int | None:
         return None
     import llama_cpp
 
-    from autoagent_plugins.local_llama_backend import default_model_path
+    from autoagent_plugins.local_llama.backend import default_model_path
 
     llm = llama_cpp.Llama(str(default_model_path()), vocab_only=True, verbose=False)
     text = "".join(f"<|im_start|>{m.role}\n{m.content}<|im_end|>\n" for m in messages)

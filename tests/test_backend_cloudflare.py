@@ -23,7 +23,7 @@ from autoagent_core.errors import (
 )
 from autoagent_core.layers import open_backend
 from autoagent_core.types import CompletionOptions, Message
-from autoagent_plugins.cloudflare_backend import CloudflareBackend, classify_error, clean_message
+from autoagent_plugins.cloudflare.backend import CloudflareBackend, classify_error, clean_message
 from support.fake_cloudflare import CfReply, FakeCloudflare
 from support.fake_http import HttpError, Raw
 

@@ -16,7 +16,7 @@ import pytest
 from autoagent_core.config import Settings
 from autoagent_core.errors import ConfigError
 from autoagent_core.layers import open_backend
-from autoagent_plugins.local_llama_json import (
+from autoagent_plugins.local_llama.grammar import (
     CLOSING_BIAS,
     JsonScanner,
     ReplyWatcher,

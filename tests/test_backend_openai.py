@@ -12,7 +12,7 @@ from autoagent_core.config import load_settings
 from autoagent_core.errors import QuotaExceededError, UnknownModelError
 from autoagent_core.layers import open_backend
 from autoagent_core.types import CompletionOptions, Message
-from autoagent_plugins.openai_backend import OpenAICompatBackend
+from autoagent_plugins.openai.backend import OpenAICompatBackend
 from fixtures.backends import assert_clean_error
 from support.fake_http import HttpError, JsonInsteadOfStream, StallAfterFirstChunk
 from support.fake_openai import FakeOpenAI, OaiReply

@@ -42,14 +42,14 @@ def test_the_project_registers_its_defaults_by_entry_point() -> None:
     names = {ep.name: ep.value for ep in entry_points("autoagent")
              if ep.distribution == "autoagent"}
     assert names == {
-        "cloudflare": "autoagent_plugins.cloudflare",
-        "openai": "autoagent_plugins.openai_compat",
-        "local": "autoagent_plugins.local_llama",
-        "scripted": "autoagent_plugins.scripted",
-        "fs_tools": "autoagent_plugins.fs_tools",
-        "fs_agents": "autoagent_plugins.fs_agents",
-        "fs_sessions": "autoagent_plugins.fs_sessions",
-        "timeline": "autoagent_plugins.timeline",
+        "cloudflare": "autoagent_plugins.cloudflare.plugin",
+        "openai": "autoagent_plugins.openai.plugin",
+        "local": "autoagent_plugins.local_llama.plugin",
+        "scripted": "autoagent_plugins.scripted.plugin",
+        "fs_tools": "autoagent_plugins.fs_tools.plugin",
+        "fs_agents": "autoagent_plugins.fs_agents.plugin",
+        "fs_sessions": "autoagent_plugins.fs_sessions.plugin",
+        "timeline": "autoagent_plugins.timeline.plugin",
     }
 
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from autoagent_core.protocol import (
+from autoagent_core.protocol.actions import (
     AGENT_SCHEMA,
     SUPERVISOR_SCHEMA,
     ProtocolFormatError,

@@ -3,7 +3,7 @@ task are listed, and the right ones are among them."""
 
 from __future__ import annotations
 
-from autoagent_core.loop_prompts import relevant_tools, render_tools
+from autoagent_core.loop.prompts import relevant_tools, render_tools
 from autoagent_core.retrieval import rank, tokenize
 from autoagent_core.types import ToolSpec
 

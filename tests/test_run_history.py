@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 
-from autoagent_core.loop_prompts import HISTORY_FULL_TURNS, coder_messages, supervisor_review
+from autoagent_core.loop.prompts import HISTORY_FULL_TURNS, coder_messages, supervisor_review
 from autoagent_core.types import Session, Turn
 
 

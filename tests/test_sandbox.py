@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from autoagent_core import sandbox
 from autoagent_core.config import Settings
 from autoagent_core.errors import SandboxError
-from autoagent_core.sandbox import run_tool
+from autoagent_core.sandbox import launcher as sandbox
+from autoagent_core.sandbox.launcher import run_tool
 
 
 def _gone(pid: int) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from autoagent_plugins.fs_sessions_store import FileSessionStore
+from autoagent_plugins.fs_sessions.store import FileSessionStore
 from fixtures.sessions import make_session
 
 OLD = "2020-01-01T00:00:00.000000Z"

@@ -17,7 +17,7 @@ import pytest
 
 from autoagent_core import atomic
 from autoagent_core.types import Session
-from autoagent_plugins.fs_sessions_store import FileSessionStore
+from autoagent_plugins.fs_sessions.store import FileSessionStore
 from fixtures.sessions import make_turn
 
 WORKER = Path(__file__).parent / "support" / "session_worker.py"

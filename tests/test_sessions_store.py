@@ -18,8 +18,8 @@ from autoagent_core.errors import (
 )
 from autoagent_core.layers import open_session_store
 from autoagent_core.types import Session
-from autoagent_plugins.fs_sessions_index import JOURNAL_NAME
-from autoagent_plugins.fs_sessions_store import FileSessionStore
+from autoagent_plugins.fs_sessions.index import JOURNAL_NAME
+from autoagent_plugins.fs_sessions.store import FileSessionStore
 from fixtures.sessions import make_session
 
 ID_RE = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")

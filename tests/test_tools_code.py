@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from autoagent_core.errors import UsageError
-from autoagent_core.tool_code import parse_code, top_level_functions, validate_tool_code
+from autoagent_core.tools.code import parse_code, top_level_functions, validate_tool_code
 
 
 def _schema(signature: str) -> dict:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from autoagent_core.errors import InvalidNameError, NotFoundError, UsageError
-from autoagent_plugins.fs_tools_store import FilesystemToolStore
+from autoagent_plugins.fs_tools.store import FilesystemToolStore
 from fixtures.tools import AuditRecorder
 
 ADD_V1 = "def add(a: int, b: int) -> int:\n    \"\"\"Add two numbers.\"\"\"\n    return a + b\n"
@@ -166,7 +166,7 @@ def test_kill_9_while_saving_leaves_a_manifest_equal_to_a_written_version(
 ADDER = """
 import sys
 from pathlib import Path
-from autoagent_plugins.fs_tools_store import FilesystemToolStore
+from autoagent_plugins.fs_tools.store import FilesystemToolStore
 store = FilesystemToolStore(Path(sys.argv[1]))
 worker = int(sys.argv[2])
 for i in range(50):

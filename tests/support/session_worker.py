@@ -19,8 +19,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # for fixtures.sessions
 
 from autoagent_core.errors import AutoagentError  # noqa: E402
-from autoagent_plugins.fs_agents_store import FileAgentRegistry  # noqa: E402
-from autoagent_plugins.fs_sessions_store import FileSessionStore  # noqa: E402
+from autoagent_plugins.fs_agents.store import FileAgentRegistry  # noqa: E402
+from autoagent_plugins.fs_sessions.store import FileSessionStore  # noqa: E402
 from fixtures.sessions import make_session, make_turn  # noqa: E402
 
 

@@ -17,12 +17,12 @@ import time
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from autoagent_core.loop_prompts import as_json, clip
+from autoagent_core.loop.prompts import as_json, clip
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
-    from autoagent_core.loop import RunOutcome
+    from autoagent_core.loop.engine import RunOutcome
     from autoagent_core.redact import Redactor
     from autoagent_core.types import Event
 

@@ -85,7 +85,7 @@ def _read_task(task_arg: str | None, task_opt: str | None) -> str | None:
 def _execute(settings: Any, task: str | None, session_id: str | None, resume: bool,
              as_json: bool) -> None:
     from autoagent_core.cli.live_view import make_view
-    from autoagent_core.loop_session import RunRequest, execute_run
+    from autoagent_core.loop.session import RunRequest, execute_run
     from autoagent_core.redact import redactor_for
 
     redactor = redactor_for(settings)

@@ -142,7 +142,7 @@ def run(
     """Run a tool in the sandbox; its JSON result goes to stdout. Exit 1 when it fails."""
     from autoagent_core.cli.common import parse_json_arg
     from autoagent_core.errors import UsageError
-    from autoagent_core.sandbox import run_tool
+    from autoagent_core.sandbox.launcher import run_tool
 
     parsed: Any = parse_json_arg(args, "--args")
     if not isinstance(parsed, dict):

@@ -1,0 +1,404 @@
+"""The run loop: the Coder acts, the core executes, the Supervisor decides.
+
+Each turn the Coder answers with actions (:mod:`~autoagent_core.protocol.actions`); the core
+executes them (:mod:`~autoagent_core.loop.actions`); the Supervisor reads the task, the
+actions and their results and decides ``continue`` (feedback and tips reach the Coder
+next turn), ``done`` (the answer) or ``fail``. The session is saved after every turn and
+every step is an event for the recorders.
+
+How a run ends, and the status the session is saved with:
+
+==========================  ==============  =========
+end                         session status  exit code
+==========================  ==============  =========
+Supervisor says ``done``    completed       0
+Supervisor says ``fail``    failed          1
+turn limit reached          failed          1
+backend / config error      interrupted     4 / 3
+strict sandbox unavailable  interrupted     9
+Ctrl-C (or SIGTERM)         interrupted     130
+storage or internal error   failed          8 / 1
+==========================  ==============  =========
+
+Backend errors leave the session ``interrupted`` rather than ``failed``: they are usually
+passing (rate limits, quotas, the network), and ``autoagent run --resume`` then continues
+from the last saved turn with no work lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from autoagent_core.errors import (
+    AutoagentError,
+    BackendError,
+    ConfigError,
+    ContextTooLongError,
+    InterruptedRunError,
+    SandboxError,
+    TaskFailedError,
+)
+from autoagent_core.loop.actions import ActionExecutor
+from autoagent_core.loop.prompts import (
+    HISTORY_SHRINK_STEPS,
+    agent_result_message,
+    agent_system,
+    clip,
+    coder_messages,
+    coder_system,
+    relevant_agents,
+    relevant_tools,
+    render_agents,
+    render_tools,
+    supervisor_review,
+    supervisor_system,
+)
+from autoagent_core.protocol.actions import (
+    AGENT_SCHEMA,
+    SUPERVISOR_SCHEMA,
+    AgentReply,
+    ProtocolFormatError,
+    SupervisorReply,
+    parse_agent_reply,
+    parse_supervisor_reply,
+)
+from autoagent_core.types import (
+    AgentSpec,
+    CompletionOptions,
+    Message,
+    Session,
+    Turn,
+    utc_now,
+)
+
+if TYPE_CHECKING:
+    from autoagent_core.config import Settings
+    from autoagent_core.events import EventBus
+    from autoagent_core.types import AgentRegistry, LLMBackend, SessionStore, ToolStore
+
+P = TypeVar("P")
+AGENT_MAX_STEPS = 5  # replies a consulted agent may take before it must answer
+OnText = Callable[[str, str], None]  # (agent, streamed chunk)
+
+
+@dataclass
+class RunOutcome:
+    """How a run ended. ``error`` is the exception the CLI reports (None when done)."""
+
+    session: Session
+    run_dir: Path | None
+    duration_s: float
+    error: AutoagentError | None = None
+    turns_this_run: int = 0
+
+    @property
+    def status(self) -> str:
+        return self.session.status
+
+    def to_json(self) -> dict[str, Any]:
+        """What ``autoagent run --json`` prints."""
+        session = self.session
+        return {
+            "session_id": session.id,
+            "status": session.status,
+            "answer": session.answer,
+            "turns": len(session.turns),
+            "tools_created": session.tools_created,
+            "tools_used": session.tools_used,
+            "agents_created": session.agents_created,
+            "usage": session.usage.to_dict(),
+            "run_dir": str(self.run_dir) if self.run_dir else None,
+            "duration_s": round(self.duration_s, 3),
+            "error": str(self.error) if self.error else None,
+        }
+
+
+class RunLoop:
+    """One run over one session. Build it with the opened layers, then call :meth:`run`."""
+
+    def __init__(self, settings: Settings, backend: LLMBackend, tools: ToolStore,
+                 agents: AgentRegistry, sessions: SessionStore, bus: EventBus,
+                 session: Session, on_text: OnText | None = None) -> None:
+        self.settings = settings
+        self.backend = backend
+        self.tools = tools
+        self.agents = agents
+        self.sessions = sessions
+        self.bus = bus
+        self.session = session
+        self.on_text = on_text
+        self.executor = ActionExecutor(settings, tools, agents, bus, session, self.consult)
+
+    # ------------------------------------------------------------------ the run
+    def run(self, instruction: str | None = None, resumed: bool = False,
+            run_dir: Path | None = None) -> RunOutcome:
+        """Run up to ``max_turns`` turns. ``instruction`` is a follow-up for a session
+        that already has turns. Never raises the project's errors or Ctrl-C: the session
+        is saved and the outcome carries the error."""
+        started = time.monotonic()
+        session = self.session
+        session.status = "active"
+        self.bus.emit("run_started", task=session.task, session_id=session.id,
+                      backend=session.backend, model=session.model, resumed=resumed,
+                      instruction=instruction, settings=self.settings.public_dict())
+        error: AutoagentError | None = None
+        done_turns = 0
+        try:
+            error, done_turns = self._turns(instruction)
+        except KeyboardInterrupt:
+            session.status = "interrupted"
+            self.bus.emit("interrupted", turn=len(session.turns))
+            error = InterruptedRunError(
+                f"interrupted; session {session.id} is saved: continue it with "
+                f"'autoagent run --resume --session-id {session.id}'")
+        except (BackendError, ConfigError, SandboxError) as exc:
+            session.status = "interrupted"
+            self.bus.emit("error", message=str(exc), kind=type(exc).__name__)
+            error = exc
+        except AutoagentError as exc:
+            session.status = "failed"
+            self.bus.emit("error", message=str(exc), kind=type(exc).__name__)
+            error = exc
+        except Exception as exc:  # a bug: still save the session and say one line
+            session.status = "failed"
+            self.bus.emit("error", message=f"{type(exc).__name__}: {exc}", kind="internal")
+            error = AutoagentError(f"internal error: {type(exc).__name__}: {exc}")
+        with _sigint_deferred():
+            try:
+                self.save()
+            except AutoagentError as exc:
+                self.bus.emit("error", message=str(exc), kind=type(exc).__name__)
+                error = error or exc
+        duration = time.monotonic() - started
+        self.bus.emit("run_finished", status=session.status, answer=session.answer,
+                      turns=len(session.turns), usage=session.usage.to_dict(),
+                      duration_s=round(duration, 3))
+        return RunOutcome(session, run_dir, duration, error, done_turns)
+
+    def _turns(self, instruction: str | None) -> tuple[AutoagentError | None, int]:
+        session = self.session
+        limit = self.settings.max_turns
+        for n in range(limit):
+            decision = self.run_turn(limit - n, instruction if n == 0 else None)
+            if decision.decision == "done":
+                session.status = "completed"
+                session.answer = decision.answer or ""
+                self.bus.emit("final_answer", agent="supervisor", answer=session.answer)
+                return None, n + 1
+            if decision.decision == "fail":
+                session.status = "failed"
+                reason = decision.feedback or decision.thought or "no reason given"
+                return TaskFailedError(f"the Supervisor judged the task failed: "
+                                       f"{clip(reason, 300)}"), n + 1
+            if n + 1 < limit:
+                self.save()  # the last turn is saved by run() with the final status
+        session.status = "failed"
+        return TaskFailedError(
+            f"turn limit reached ({limit} turns) without a final answer; give more turns "
+            f"with 'autoagent run --session-id {session.id} -m N \"continue\"'"), limit
+
+    def save(self) -> None:
+        """Save the session (secrets redacted) and say so on the timeline."""
+        session = self.session
+        session.updated_at = utc_now()
+        clean = Session.from_dict(self.bus.redactor(session.to_dict()))
+        self.sessions.save(clean)
+        self.bus.emit("session_saved", session_id=session.id, turn=len(session.turns))
+
+    # ------------------------------------------------------------------ one turn
+    def run_turn(self, turns_left: int, instruction: str | None) -> SupervisorReply:
+        """The Coder's reply and its actions, then the Supervisor's decision."""
+        session = self.session
+        turn = Turn(index=len(session.turns) + 1)
+        query = self._query(instruction)
+        system = coder_system(self._tools_text(query), self._agents_text(query, exclude=""))
+        # the same request with less history, for a model whose context is too small
+        candidates = [coder_messages(session, system, turns_left, instruction, full)
+                      for full in HISTORY_SHRINK_STEPS]
+        messages = candidates[0]
+        if instruction:
+            turn.messages.append({"agent": "user", "role": "user", "content": instruction,
+                                  "kind": "instruction"})
+        turn.messages.append({"agent": "coder", "role": "user",
+                              "content": messages[-1].content})
+        session.turns.append(turn)
+        self.bus.emit("turn_started", turn=turn.index)
+
+        reply = self._ask_coder(candidates, turn)
+        thought = ""
+        if reply is not None:
+            thought = reply.thought
+            self.executor.execute(reply.actions, "coder", turn, depth=0)
+        proposed = reply.final_answer() if reply is not None else None
+
+        decision = self._supervise(turn, thought, turns_left, query)
+        if decision.decision == "done" and not decision.answer:
+            decision.answer = proposed or _last_result_text(turn)
+            if not decision.answer:
+                # "done" needs an answer: with none to give, the task is not done
+                decision = SupervisorReply(
+                    thought=decision.thought, decision="continue",
+                    feedback="The Supervisor said done, but there is no answer yet: no final "
+                             "answer and no successful tool result. Run a tool whose result "
+                             "answers the task, then give it with final_answer.",
+                    tips=decision.tips)
+        turn.decision = decision.to_dict()
+        turn.finished_at = utc_now()
+        self.bus.emit("supervisor_decision", turn=turn.index, decision=decision.decision,
+                      feedback=decision.feedback, tips=decision.tips, answer=decision.answer)
+        return decision
+
+    def _ask_coder(self, candidates: list[list[Message]], turn: Turn) -> AgentReply | None:
+        """Ask the Coder; when the request is too long for the model's context, ask again
+        with the shorter history of the next candidate."""
+        for number, messages in enumerate(candidates, start=1):
+            try:
+                reply, _text = self.ask_model("coder", messages, AGENT_SCHEMA,
+                                              parse_agent_reply, turn)
+                return reply
+            except ContextTooLongError as exc:
+                if number == len(candidates):
+                    raise
+                self.bus.emit("error", kind="context_too_long",
+                              message=f"{exc}; asking again with a shorter history")
+        return None
+
+    def _supervise(self, turn: Turn, thought: str, turns_left: int,
+                   query: str) -> SupervisorReply:
+        review = supervisor_review(self.session, turn, thought, turns_left)
+        system = supervisor_system(self._agents_text(query, exclude=""))
+        turn.messages.append({"agent": "supervisor", "role": "user", "content": review})
+        messages = [Message("system", system), Message("user", review)]
+        decision, _text = self.ask_model("supervisor", messages, SUPERVISOR_SCHEMA,
+                                         parse_supervisor_reply, turn)
+        if decision is None:
+            return SupervisorReply(
+                thought="", decision="continue",
+                feedback="(the Supervisor's reply could not be read) Keep working on the task "
+                         "and check your results.")
+        if decision.actions:
+            self.executor.execute(decision.actions, "supervisor", turn, depth=0)
+        return decision
+
+    # ------------------------------------------------------------------ models
+    def ask_model(self, agent: str, messages: Sequence[Message], schema: dict[str, Any],
+                  parse: Callable[[str], P], turn: Turn) -> tuple[P | None, str]:
+        """Ask ``agent``'s model; a reply that does not parse goes back as a format error,
+        up to ``format_retries`` times. Returns the parsed reply (None when no reply could
+        be used) and the last reply's text."""
+        convo = list(messages)
+        settings = self.settings
+        on_text = None
+        if self.on_text is not None:
+            sink = self.on_text
+
+            def on_text(chunk: str) -> None:
+                sink(agent, chunk)
+
+        for _attempt in range(settings.format_retries + 1):
+            self.bus.emit("model_request", agent=agent, turn=turn.index,
+                          messages=[m.to_dict() for m in convo])
+            options = CompletionOptions(max_tokens=settings.max_tokens,
+                                        temperature=settings.temperature, json_schema=schema,
+                                        on_text=on_text, agent=agent)
+            completion = self.backend.complete(convo, options)
+            turn.usage = turn.usage + completion.usage
+            self.bus.emit("model_reply", agent=agent, turn=turn.index, text=completion.text,
+                          usage=completion.usage.to_dict(), latency_s=completion.latency_s,
+                          model=completion.model)
+            turn.messages.append({"agent": agent, "role": "assistant",
+                                  "content": completion.text})
+            try:
+                return parse(completion.text), completion.text
+            except ProtocolFormatError as exc:
+                note = (f"Your reply could not be used: {exc}. Reply again with exactly one "
+                        "JSON object in the format described, and nothing else.")
+                self.bus.emit("format_error", agent=agent, turn=turn.index, error=str(exc),
+                              text=completion.text)
+                turn.messages.append({"agent": agent, "role": "user", "content": note,
+                                      "kind": "format_error"})
+                convo += [Message("assistant", clip(completion.text, 4000)),
+                          Message("user", note)]
+        return None, completion.text
+
+    # ------------------------------------------------------------------ agents
+    def consult(self, spec: AgentSpec, message: str, depth: int, turn: Turn,
+                asker: str) -> str:
+        """A specialised agent works on ``message`` with the same actions; its
+        ``final_answer`` is the reply."""
+        steps = min(AGENT_MAX_STEPS, self.settings.max_turns)
+        system = agent_system(spec, self._tools_text(message),
+                              self._agents_text(message, exclude=spec.name))
+        request = f"Message from {asker}: {message}"
+        turn.messages.append({"agent": spec.name, "role": "user", "content": request})
+        messages = [Message("system", system), Message("user", request)]
+        for step in range(steps):
+            reply: AgentReply | None
+            reply, text = self.ask_model(spec.name, messages, AGENT_SCHEMA, parse_agent_reply,
+                                         turn)
+            if reply is None:
+                return f"(agent {spec.name} gave no usable reply)"
+            results = self.executor.execute(reply.actions, spec.name, turn, depth)
+            answer = reply.final_answer()
+            if answer is not None:
+                return answer
+            follow_up = agent_result_message(results, steps - step - 1)
+            turn.messages.append({"agent": spec.name, "role": "user", "content": follow_up})
+            messages += [Message("assistant", clip(text, 8000)),
+                         Message("user", follow_up)]
+        return f"(agent {spec.name} gave no final answer within {steps} replies)"
+
+    # ------------------------------------------------------------------ listings
+    def _query(self, instruction: str | None) -> str:
+        """What retrieval ranks tools and agents against: the task, the instructions and
+        the latest feedback."""
+        session = self.session
+        parts = [session.task, *session.instructions]
+        if instruction:
+            parts.append(instruction)
+        if session.turns and session.turns[-1].decision:
+            last = session.turns[-1].decision or {}
+            parts += [str(last.get("feedback", "")), *map(str, last.get("tips") or [])]
+        return "\n".join(parts)
+
+    def _tools_text(self, query: str) -> str:
+        tools = self.tools.list_tools()
+        mine = {str(t.get("name")) for t in self.session.tools_created} | \
+               {str(t.get("name")) for t in self.session.tools_used}
+        listed = relevant_tools(tools, query, self.settings.prompt_tools_limit, mine)
+        return render_tools(listed, len(tools))
+
+    def _agents_text(self, query: str, exclude: str) -> str:
+        agents = [a for a in self.agents.list_agents() if a.name != exclude]
+        listed = relevant_agents(agents, query, self.settings.prompt_tools_limit)
+        return render_agents(listed, len(agents))
+
+
+def _last_result_text(turn: Turn) -> str:
+    """The last successful tool result of a turn, as text (an answer of last resort)."""
+    for result in reversed(turn.results):
+        if result.get("type") == "run_tool" and result.get("ok"):
+            value = result.get("result")
+            return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return ""
+
+
+@contextlib.contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Ignore Ctrl-C while the final save runs, so a second Ctrl-C cannot lose it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

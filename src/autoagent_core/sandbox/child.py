@@ -1,0 +1,328 @@
+"""The program a sandboxed tool call runs: ``python -I -B sandbox_child.py REQUEST.json``.
+
+It imports nothing from autoagent (the standard library only), so a broken install or a
+tool that patches modules cannot reach the CLI. The parent (:mod:`autoagent_core.sandbox.launcher`)
+writes the request file and reads two pipes:
+
+* the *result* pipe (its fd number is in the request): the worker writes one JSON document,
+  ``{"ok": true, "result": ...}`` or ``{"ok": false, "error": {...}}``, then closes it;
+* the *status* pipe: the supervising process writes how the worker ended,
+  ``{"exit_code": 0, "signal": null, "cpu_seconds": 0.01}``.
+
+The process forks once: the parent half waits for the worker (and, as PID 1 of a PID
+namespace, reaps orphans), then reports its status; when it exits the kernel kills every
+process left in the namespace. The worker half applies the resource limits and, in strict
+mode, a Landlock ruleset that confines writes to the scratch directory and denies TCP,
+then runs the tool. Nothing is ever unpickled: requests and results are JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import sys
+from typing import Any
+
+# ``traceback`` and ``inspect`` are imported only on failure: a call of a working tool
+# should cost little more than starting Python.
+
+RESULT_FD = 3  # replaced by the request's numbers
+STATUS_FD = 4
+TRACEBACK_LINES = 14
+EXIT_CPU = 128 + signal.SIGXCPU
+# bound before the tool runs, so a tool that patches json or os cannot break the reply
+_ENCODER = json.JSONEncoder(allow_nan=False, ensure_ascii=False)
+_dumps, _write, _close, _exit = json.dumps, os.write, os.close, os._exit
+
+
+# --------------------------------------------------------------------------- output
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = _write(fd, view)
+        view = view[written:]
+
+
+def _send(fd: int, document: dict[str, Any]) -> None:
+    try:
+        _write_all(fd, _dumps(document).encode("utf-8"))
+        _close(fd)
+    except OSError:
+        pass
+
+
+def _error(kind: str | None, exc_type: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"ok": False, "error": {"class": kind, "type": exc_type, "message": message,
+                                   **extra}}
+
+
+# --------------------------------------------------------------------------- landlock
+# Landlock (Linux >= 5.13): an unprivileged process may drop its own write access.
+_FS_WRITE_FILE = 1 << 1
+_FS_REMOVE_DIR = 1 << 4
+_FS_REMOVE_FILE = 1 << 5
+_FS_MAKE_ALL = sum(1 << b for b in range(6, 13))  # char, dir, reg, sock, fifo, block, sym
+_FS_REFER = 1 << 13  # ABI 2
+_FS_TRUNCATE = 1 << 14  # ABI 3
+_NET_BIND_TCP = 1 << 0  # ABI 4
+_NET_CONNECT_TCP = 1 << 1
+_SCOPE_ABSTRACT_UNIX = 1 << 0  # ABI 6
+_SCOPE_SIGNAL = 1 << 1
+_SYS_CREATE, _SYS_ADD_RULE, _SYS_RESTRICT = 444, 445, 446
+_PR_SET_NO_NEW_PRIVS = 38
+
+
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI version, 0 when unavailable."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    version = libc.syscall(_SYS_CREATE, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
+    return int(version) if version > 0 else 0
+
+
+def confine_writes(scratch: str) -> None:
+    """Allow writes only beneath ``scratch`` (and to /dev/null); deny TCP bind/connect."""
+    import ctypes
+    import struct
+
+    abi = landlock_abi()
+    if abi < 1:
+        raise OSError("Landlock is not available in this kernel")
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    write_dir = _FS_WRITE_FILE | _FS_REMOVE_DIR | _FS_REMOVE_FILE | _FS_MAKE_ALL
+    write_file = _FS_WRITE_FILE
+    if abi >= 2:
+        write_dir |= _FS_REFER
+    if abi >= 3:
+        write_dir |= _FS_TRUNCATE
+        write_file |= _FS_TRUNCATE
+    net = _NET_BIND_TCP | _NET_CONNECT_TCP if abi >= 4 else 0
+    scoped = _SCOPE_ABSTRACT_UNIX | _SCOPE_SIGNAL if abi >= 6 else 0
+    attr = struct.pack("=QQQ", write_dir, net, scoped)
+    size = 24 if abi >= 6 else 16 if abi >= 4 else 8
+    buf = ctypes.create_string_buffer(attr[:size], size)
+    ruleset = libc.syscall(_SYS_CREATE, buf, ctypes.c_size_t(size), ctypes.c_uint32(0))
+    if ruleset < 0:
+        raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
+    try:
+        for path, access in ((scratch, write_dir), ("/dev/null", write_file)):
+            fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+            try:
+                rule = ctypes.create_string_buffer(struct.pack("=Qi", access, fd), 12)
+                if libc.syscall(_SYS_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(1), rule,
+                                ctypes.c_uint32(0)) < 0:
+                    raise OSError(ctypes.get_errno(), f"landlock_add_rule({path}) failed")
+            finally:
+                os.close(fd)
+        if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
+        if libc.syscall(_SYS_RESTRICT, ctypes.c_int(ruleset), ctypes.c_uint32(0)) < 0:
+            raise OSError(ctypes.get_errno(), "landlock_restrict_self failed")
+    finally:
+        os.close(ruleset)
+
+
+# --------------------------------------------------------------------------- limits
+def apply_limits(limits: dict[str, int]) -> None:
+    """Memory (address space), CPU seconds and file size; no core files."""
+    cpu = int(limits["cpu_seconds"])
+    pairs = (
+        (resource.RLIMIT_AS, int(limits["memory_bytes"]), int(limits["memory_bytes"])),
+        (resource.RLIMIT_CPU, cpu, cpu + 1),  # SIGXCPU first, SIGKILL a second later
+        (resource.RLIMIT_FSIZE, int(limits["file_bytes"]), int(limits["file_bytes"])),
+        (resource.RLIMIT_CORE, 0, 0),
+    )
+    for which, soft, hard in pairs:
+        _, current_hard = resource.getrlimit(which)
+        if current_hard != resource.RLIM_INFINITY:
+            hard = min(hard, current_hard)
+            soft = min(soft, hard)
+        resource.setrlimit(which, (soft, hard))
+    # beyond RLIMIT_FSIZE, write() fails with EFBIG instead of killing the process
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+def _on_cpu_limit(signum: int, frame: Any) -> None:
+    _send(RESULT_FD, _error("cpu", "CPULimit", "the CPU time limit was reached"))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(EXIT_CPU)
+
+
+# --------------------------------------------------------------------------- worker
+def _tool_traceback(exc: BaseException, filename: str) -> str:
+    """The traceback without this file's frames, last lines only."""
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if os.path.basename(f.filename) != os.path.basename(__file__)]
+    lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames),
+             *traceback.format_exception_only(type(exc), exc)]
+    text = "".join(lines).rstrip("\n").splitlines()
+    if len(text) > TRACEBACK_LINES:
+        text = ["  ...", *text[-TRACEBACK_LINES:]]
+    return "\n".join(text)
+
+
+def _exception_error(exc: BaseException, filename: str) -> dict[str, Any]:
+    extra: dict[str, Any] = {
+        "mro": [c.__name__ for c in type(exc).__mro__],
+        "traceback": _tool_traceback(exc, filename),
+    }
+    if isinstance(exc, ImportError) and exc.name:
+        extra["module"] = exc.name
+    if isinstance(exc, OSError) and exc.errno is not None:
+        extra["errno"] = exc.errno
+    if isinstance(exc, SyntaxError):
+        extra["lineno"] = exc.lineno
+    if isinstance(exc, SystemExit):
+        return _error("exception", "SystemExit",
+                      f"the tool called sys.exit({exc.code!r}) instead of returning", **extra)
+    message = str(exc)
+    if isinstance(exc, KeyError) and exc.args:
+        message = repr(exc.args[0])
+    return _error(None, type(exc).__name__, message, **extra)
+
+
+def _is_legacy(func: Any, args: dict[str, Any]) -> bool:
+    """The original AutoAgent's shape, ``def tool(args: dict)``: pass the dict itself."""
+    code = getattr(func, "__code__", None)
+    if code is None or set(args) == {"args"}:
+        return False
+    has_var = code.co_flags & 0x0C  # CO_VARARGS | CO_VARKEYWORDS
+    return (code.co_argcount == 1 and not code.co_kwonlyargcount and not has_var
+            and not code.co_posonlyargcount and code.co_varnames[0] == "args")
+
+
+def _signature_error(func: Any, name: str, exc: TypeError,
+                     args: dict[str, Any]) -> dict[str, Any]:
+    import inspect
+
+    try:
+        signature = f"{name}{inspect.signature(func)}"
+    except (TypeError, ValueError):
+        signature = f"{name}(...)"
+    return _error("signature_mismatch", "TypeError", str(exc), signature=signature,
+                  given=sorted(args))
+
+
+def _call(request: dict[str, Any]) -> dict[str, Any]:
+    import linecache
+    import types
+
+    name, code, filename = request["name"], request["code"], request["filename"]
+    args: dict[str, Any] = request["args"]
+    linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+    namespace: dict[str, Any] = {"__name__": f"autoagent_tool_{name}", "__file__": filename,
+                                 "__builtins__": __builtins__}
+    try:
+        compiled = compile(code, filename, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as exc:
+        return _error("syntax", type(exc).__name__, str(exc),
+                      traceback=f"{type(exc).__name__}: {exc}",
+                      lineno=getattr(exc, "lineno", None))
+    try:
+        exec(compiled, namespace)
+        func = namespace.get(name)
+        if not callable(func):  # as the store: else the file's single public function
+            own = [v for k, v in namespace.items() if not k.startswith("_")
+                   and isinstance(v, types.FunctionType)
+                   and v.__module__ == namespace["__name__"]]
+            func = own[0] if len(own) == 1 else None
+        if func is None:
+            return _error("name", "NameError",
+                          f"the tool code defines no function named '{name}'")
+        call_args: tuple[Any, ...] = (args,) if _is_legacy(func, args) else ()
+        call_kwargs = {} if call_args else args
+        try:
+            value = func(*call_args, **call_kwargs)
+        except TypeError as exc:
+            tb = exc.__traceback__
+            if tb is not None and tb.tb_next is None:  # raised by the call itself
+                return _signature_error(func, name, exc, args)
+            raise
+        if isinstance(value, types.CoroutineType):
+            import asyncio
+
+            value = asyncio.run(value)
+    except BaseException as exc:  # the tool's failure, whatever it is, is a result
+        return _exception_error(exc, filename)
+    try:
+        payload = _ENCODER.encode(value)
+    except (TypeError, ValueError, RecursionError) as exc:
+        return _error("not_json_serializable", type(exc).__name__,
+                      f"the tool returned {type(value).__name__}, which is not JSON: {exc}",
+                      returned_type=type(value).__name__)
+    limit = int(request["result_max_bytes"])
+    size = len(payload.encode("utf-8"))
+    if size > limit:
+        return _error("output_too_large", "ResultTooLarge",
+                      f"the tool's result is {size} bytes of JSON, more than the limit of "
+                      f"{limit} bytes", size=size, limit=limit)
+    return {"ok": True, "result": value}
+
+
+def worker(request: dict[str, Any]) -> None:
+    """Runs in the forked worker: limits, then the tool; exits without returning."""
+    os.set_inheritable(RESULT_FD, False)  # the tool's own subprocesses do not get it
+    try:
+        apply_limits(request["limits"])
+        signal.signal(signal.SIGXCPU, _on_cpu_limit)
+        document = _call(request)
+    except MemoryError:
+        document = _error("memory", "MemoryError", "the memory limit was reached")
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    _send(RESULT_FD, document)
+    _exit(0)
+
+
+# --------------------------------------------------------------------------- supervisor
+def supervise(pid: int) -> dict[str, Any]:
+    """Wait for the worker, reaping orphans when this process is a namespace's init."""
+    while True:
+        try:
+            done, status, usage = os.wait4(-1, 0)
+        except ChildProcessError:
+            return {"exit_code": None, "signal": None, "cpu_seconds": 0.0}
+        except InterruptedError:
+            continue
+        if done == pid:
+            return {
+                "exit_code": os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else None,
+                "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+                "cpu_seconds": usage.ru_utime + usage.ru_stime,
+                "max_rss_kb": usage.ru_maxrss,
+            }
+
+
+def main() -> None:
+    global RESULT_FD, STATUS_FD
+    with open(sys.argv[1], "rb") as fh:
+        request = json.load(fh)
+    RESULT_FD, STATUS_FD = int(request["result_fd"]), int(request["status_fd"])
+    if request.get("strict"):
+        try:
+            confine_writes(request["scratch"])
+        except OSError as exc:
+            _send(STATUS_FD, {"sandbox_error": f"cannot confine writes: {exc}"})
+            os._exit(70)
+    pid = os.fork()
+    if pid == 0:
+        os.close(STATUS_FD)
+        worker(request)
+    os.close(RESULT_FD)
+    _send(STATUS_FD, supervise(pid))
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
