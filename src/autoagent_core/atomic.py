@@ -65,7 +65,9 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644, fsync: bool =
 
 
 def dumps(data: Any) -> bytes:
-    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    # a lone surrogate becomes the JSON escape \udXXX (inside strings only: valid JSON)
+    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode(
+        "utf-8", "backslashreplace")
 
 
 def atomic_write_json(path: Path, data: Any, fsync: bool = True) -> None:
