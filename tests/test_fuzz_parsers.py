@@ -128,7 +128,8 @@ def test_session_import_fuzz(slowest: Slowest, tmp_path: Path) -> None:
         nesting.map(str.encode),
         st.binary(max_size=200),
         st.dictionaries(st.sampled_from([*sorted(base), "metadata", "transcript", "format",
-                                         "session"]), json_values, max_size=8).map(lambda d: json.dumps({**base, **d}).encode()),
+                                         "session"]), json_values, max_size=8)
+        .map(lambda d: json.dumps({**base, **d}).encode()),
         json_values.map(lambda v: json.dumps({**base, "turns": [{"results": [v]}]}).encode()),
     )
     source = tmp_path / "import.json"
