@@ -9,7 +9,7 @@ Everything here is linear in the length of the text and bounded in depth:
 * :func:`object_spans`: the balanced ``{...}`` spans of a reply with prose around them,
   found in one pass that jumps over strings and plain text with regular expressions.
 * :func:`repair`: raw control characters inside strings escaped, trailing commas dropped.
-* :class:`StreamScanner` and :func:`close_json`: follow a reply as it streams, and close a
+* :class:`JsonScanner` and :func:`close_json`: follow a reply as it streams, and close a
   reply cut short (the local model's reply watcher).
 """
 
@@ -238,3 +238,96 @@ def nonfinite_paths(value: Any, where: str = "") -> list[str]:
         elif isinstance(item, list):
             stack += [(v, f"{path}[{n}]") for n, v in enumerate(item)]
     return found
+
+
+# --------------------------------------------------------------------------- streams
+
+
+class JsonScanner:
+    """Follows JSON text byte by byte: inside a string or not, and the open containers."""
+
+    def __init__(self) -> None:
+        self.in_string = False
+        self.escaped = False
+        self.stack: list[int] = []
+
+    def feed(self, data: bytes) -> None:
+        for byte in data:
+            if self.in_string:
+                if self.escaped:
+                    self.escaped = False
+                elif byte == 0x5C:  # backslash
+                    self.escaped = True
+                elif byte == 0x22:  # quote
+                    self.in_string = False
+            elif byte == 0x22:
+                self.in_string = True
+            elif byte in (0x7B, 0x5B):  # { [
+                self.stack.append(byte)
+            elif byte in (0x7D, 0x5D) and self.stack:
+                self.stack.pop()
+
+
+_PARTIAL_LITERALS = {"t": "true", "tr": "true", "tru": "true", "f": "false", "fa": "false",
+                     "fal": "false", "fals": "false", "n": "null", "nu": "null",
+                     "nul": "null"}
+_TRAILING_WORD = re.compile(r"([A-Za-z0-9.+\-]+)$")
+
+
+def close_json(text: str) -> str | None:
+    """Complete ``text``, a JSON value cut short, so that it parses; ``None`` if it cannot.
+
+    Closes an open string, drops a dangling comma, gives a dangling key the value ``null``,
+    finishes a cut literal, and closes the open objects and arrays.
+    """
+    in_string = escaped = False
+    stack: list[str] = []
+    key_pending: list[bool] = []  # per open object: a key was read, its value not yet
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+            continue
+        if char == '"':
+            in_string = True
+            if stack and stack[-1] == "{" and not key_pending[-1]:
+                key_pending[-1] = True  # this string is a key
+        elif char in "{[":
+            stack.append(char)
+            key_pending.append(False)
+        elif char in "}]" and stack:
+            stack.pop()
+            key_pending.pop()
+        elif char == "," and stack and stack[-1] == "{":
+            key_pending[-1] = False
+    out = text
+    if in_string:
+        if escaped:
+            out = out[:-1]
+        out = re.sub(r"\\u[0-9a-fA-F]{0,3}$", "", out) + '"'
+    out = out.rstrip()
+    if out.endswith(","):
+        out = out[:-1]
+    elif out.endswith(":"):
+        out += " null"
+    elif (stack and stack[-1] == "{" and key_pending[-1]
+          and re.search(r'[{,]\s*"(?:[^"\\]|\\.)*"$', out)):
+        out += ": null"  # the reply stopped right after a key
+    else:
+        word = _TRAILING_WORD.search(out)
+        if word and not in_string:
+            part = word.group(1)
+            if part in _PARTIAL_LITERALS:
+                out = out[: -len(part)] + _PARTIAL_LITERALS[part]
+            elif part[-1] in ".+-eE":
+                out = out.rstrip(".+-eE") or "null"
+    out += "".join("}" if opener == "{" else "]" for opener in reversed(stack))
+    try:
+        json.loads(out)
+    except ValueError:
+        return None
+    return out
