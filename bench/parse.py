@@ -15,7 +15,7 @@ import statistics
 import time
 from collections.abc import Callable
 
-from autoagent_core.protocol import ProtocolFormatError, parse_agent_reply
+from autoagent_core.protocol.actions import ProtocolFormatError, parse_agent_reply
 
 N = 40_000
 MB = 1_000_000

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from autoagent_core.errors import ConflictError, UsageError
-from autoagent_core.protocol import (
+from autoagent_core.protocol.actions import (
     ProtocolFormatError,
     parse_agent_reply,
     parse_supervisor_reply,
@@ -117,7 +117,7 @@ def test_reply_parser_fuzz(slowest: Slowest) -> None:
 @pytest.mark.timeout(300)
 def test_session_import_fuzz(slowest: Slowest, tmp_path: Path) -> None:
     from autoagent_core.cli.sessions_cmd import read_json_capped
-    from autoagent_plugins.fs_sessions_store import FileSessionStore
+    from autoagent_plugins.fs_sessions.store import FileSessionStore
 
     store = FileSessionStore(tmp_path / "sessions")
     base = {"schema_version": 1, "id": "s1", "task": "t", "status": "completed",

@@ -93,7 +93,7 @@ def read_json(path: Path) -> Any:
         raise
     except OSError as exc:
         raise StorageError(f"cannot read {path}: {exc.strerror or exc}") from None
-    from autoagent_core import json_scan
+    from autoagent_core.protocol import json_scan
 
     try:
         return json_scan.loads(raw, max_depth=FILE_MAX_DEPTH)

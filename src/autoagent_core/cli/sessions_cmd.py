@@ -279,7 +279,7 @@ def read_json_capped(path: str, cap: int = IMPORT_MAX_BYTES) -> Any:
     if len(raw) > cap:
         raise UsageError(f"{name} is larger than {cap // (1024 * 1024)} MB; "
                          "refusing to import it")
-    from autoagent_core import json_scan
+    from autoagent_core.protocol import json_scan
 
     try:
         return json_scan.loads(raw)

@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from autoagent_core import json_scan
+from autoagent_core.protocol import json_scan
 
 PROTOCOL_VERSION = 1
 
@@ -133,7 +133,7 @@ def extract_json_object(text: str) -> dict[str, Any]:
     Tries, in order: the whole text, the contents of code fences, then every balanced
     ``{...}`` span; each also after repairing raw control characters inside strings and
     trailing commas. Linear in the length of the reply and bounded in depth
-    (:mod:`autoagent_core.json_scan`); lone surrogates come back as U+FFFD. Raises
+    (:mod:`autoagent_core.protocol.json_scan`); lone surrogates come back as U+FFFD. Raises
     :class:`ProtocolFormatError` saying what went wrong.
     """
     if not text or not text.strip():

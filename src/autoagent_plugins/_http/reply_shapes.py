@@ -122,7 +122,7 @@ class StreamAccumulator:
 
 def decode_frame(data: str, label: str) -> dict[str, Any]:
     """One SSE ``data`` payload as a JSON object (a broken frame is a server error)."""
-    from autoagent_core import json_scan
+    from autoagent_core.protocol import json_scan
 
     try:
         frame = json_scan.loads(data)

@@ -283,7 +283,7 @@ class FileSessionStore:
         """Validate an export (or a bare session file, also the original's) and store it.
         Raises :class:`UsageError` saying what is wrong, :class:`ConflictError` when the
         id exists and ``overwrite`` is false."""
-        from autoagent_core.json_scan import nonfinite_paths
+        from autoagent_core.protocol.json_scan import nonfinite_paths
 
         bad = nonfinite_paths(data)
         if bad:

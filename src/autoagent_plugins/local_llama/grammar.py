@@ -22,7 +22,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from autoagent_core.json_scan import JsonScanner, close_json
+from autoagent_core.protocol.json_scan import JsonScanner, close_json
 
 __all__ = ["JsonScanner", "ReplyWatcher", "close_json", "repeats_itself", "strict_json_gbnf"]
 

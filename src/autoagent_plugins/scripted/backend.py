@@ -93,7 +93,7 @@ def load_script(path: Path) -> list[ScriptedReply]:
         raise UsageError(f"the script file {path} is not UTF-8 text") from None
     except OSError as exc:
         raise UsageError(f"cannot read the script file {path}: {exc.strerror or exc}") from None
-    from autoagent_core import json_scan
+    from autoagent_core.protocol import json_scan
 
     try:
         data = json_scan.loads(raw, max_depth=SCRIPT_MAX_DEPTH)
