@@ -25,6 +25,8 @@ from autoagent_core.errors import StorageError
 
 _TEMP_RE = re.compile(r"^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$")
 LOCK_TIMEOUT_S = 60.0
+FILE_MAX_DEPTH = 200
+"""Deepest nesting read from a store's JSON file (a tool result may nest a little)."""
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -65,7 +67,9 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644, fsync: bool =
 
 
 def dumps(data: Any) -> bytes:
-    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    # a lone surrogate becomes the JSON escape \udXXX (inside strings only: valid JSON)
+    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode(
+        "utf-8", "backslashreplace")
 
 
 def atomic_write_json(path: Path, data: Any, fsync: bool = True) -> None:
@@ -89,10 +93,39 @@ def read_json(path: Path) -> Any:
         raise
     except OSError as exc:
         raise StorageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    from autoagent_core.protocol import json_scan
+
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        return json_scan.loads(raw, max_depth=FILE_MAX_DEPTH)
+    except json_scan.JsonScanError as exc:
         raise CorruptFileError(path, str(exc)) from None
+
+
+def read_regular_text(path: Path, max_chars: int) -> str:
+    """A regular file's UTF-8 text, at most ``max_chars`` characters. Opened without
+    blocking (a FIFO never hangs), checked with ``fstat`` before reading. Raises
+    :class:`StorageError` for anything else: not a regular file, too large, not UTF-8."""
+    import stat
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise StorageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    with open(fd, "rb") as fh:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise StorageError(f"{path} is not a regular file")
+        limit = 4 * max_chars  # UTF-8: at most 4 bytes a character
+        if info.st_size > limit:
+            raise StorageError(f"{path} is larger than {max_chars:,} characters")
+        raw = fh.read(limit + 1)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise StorageError(f"{path} is not UTF-8 text") from None
+    if len(text) > max_chars or len(raw) > limit:
+        raise StorageError(f"{path} is larger than {max_chars:,} characters")
+    return text
 
 
 def set_aside(path: Path) -> Path:

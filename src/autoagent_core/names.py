@@ -37,18 +37,32 @@ def validate_tool_name(name: object) -> str:
     return name
 
 
+# the stores' own files: a session or agent named like one would collide with it
+_RESERVED_SESSION_IDS = ("index",)
+_RESERVED_AGENT_NAMES = ("manifest",)
+
+
+def _reserved(name: str, kind: str, reserved: tuple[str, ...]) -> str:
+    stem = name.lower()
+    if stem in reserved or any(stem.startswith(f"{r}.") for r in reserved):
+        raise InvalidNameError(f"invalid {kind} {name!r}: the name is reserved for the "
+                               "store's own files")
+    return name
+
+
 def validate_agent_name(name: object) -> str:
     name = _check(name, "agent name", _AGENT_RE,
                   "use ASCII letters, digits, _ and -, starting with a letter (at most 64)")
     if keyword.iskeyword(name):
         raise InvalidNameError(f"invalid agent name {name!r}: it is a Python keyword")
-    return name
+    return _reserved(name, "agent name", _RESERVED_AGENT_NAMES)
 
 
 def validate_session_id(name: object) -> str:
-    return _check(name, "session id", _SESSION_RE,
+    name = _check(name, "session id", _SESSION_RE,
                   "use ASCII letters, digits, _, . and -, starting with a letter or digit "
                   "(at most 128)")
+    return _reserved(name, "session id", _RESERVED_SESSION_IDS)
 
 
 def contained_path(directory: Path, filename: str) -> Path:

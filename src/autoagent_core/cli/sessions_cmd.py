@@ -232,7 +232,7 @@ def export(
     from autoagent_core.atomic import atomic_write_bytes
 
     path = Path(output).expanduser()
-    atomic_write_bytes(path, text.encode("utf-8"))
+    atomic_write_bytes(path, text.encode("utf-8", "backslashreplace"))
     print(f"exported session {session_id} to {path}")
 
 
@@ -253,7 +253,6 @@ def import_(
 def read_json_capped(path: str, cap: int = IMPORT_MAX_BYTES) -> Any:
     """Read a JSON file given by the user (``-`` is stdin), refusing one larger than
     ``cap`` bytes before parsing it; every problem is a :class:`UsageError`."""
-    import json
 
     from autoagent_core.errors import UsageError
 
@@ -263,7 +262,13 @@ def read_json_capped(path: str, cap: int = IMPORT_MAX_BYTES) -> Any:
     else:
         name = path
         try:
-            with open(path, "rb") as fh:
+            import os
+            import stat
+
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+            with open(fd, "rb") as fh:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    raise UsageError(f"{name} is not a regular file")
                 raw = fh.read(cap + 1)
         except FileNotFoundError:
             raise UsageError(f"{name}: no such file") from None
@@ -274,9 +279,11 @@ def read_json_capped(path: str, cap: int = IMPORT_MAX_BYTES) -> Any:
     if len(raw) > cap:
         raise UsageError(f"{name} is larger than {cap // (1024 * 1024)} MB; "
                          "refusing to import it")
+    from autoagent_core.protocol import json_scan
+
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        return json_scan.loads(raw)
+    except json_scan.JsonScanError as exc:
         raise UsageError(f"{name} is not valid JSON: {exc}") from None
 
 

@@ -29,6 +29,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from autoagent_core.protocol import json_scan
+
 PROTOCOL_VERSION = 1
 
 AGENT_ACTION_TYPES: tuple[str, ...] = (
@@ -130,107 +132,43 @@ def extract_json_object(text: str) -> dict[str, Any]:
 
     Tries, in order: the whole text, the contents of code fences, then every balanced
     ``{...}`` span; each also after repairing raw control characters inside strings and
-    trailing commas. Raises :class:`ProtocolFormatError` saying what went wrong.
+    trailing commas. Linear in the length of the reply and bounded in depth
+    (:mod:`autoagent_core.protocol.json_scan`); lone surrogates come back as U+FFFD. Raises
+    :class:`ProtocolFormatError` saying what went wrong.
     """
     if not text or not text.strip():
         raise ProtocolFormatError("the reply is empty: answer with one JSON object")
+    text = json_scan.clean_text(text)
+    spans, too_deep = json_scan.object_spans(text)
     candidates: list[str] = [text.strip()]
     candidates += [m.group(1).strip() for m in _FENCE_RE.finditer(text)]
-    candidates += _balanced_objects(text)
+    candidates += spans
     first_error: str | None = None
     seen: set[str] = set()
     for candidate in candidates[:_MAX_CANDIDATES]:
         if not candidate or candidate in seen:
             continue
         seen.add(candidate)
-        for variant in (candidate, _repair(candidate)):
+        for variant in (candidate, json_scan.repair(candidate)):
             try:
-                value = json.loads(variant)
-            except ValueError as exc:
+                value = json_scan.loads(variant)
+            except json_scan.JsonScanError as exc:
                 if first_error is None and candidate.lstrip().startswith("{"):
-                    first_error = f"{exc.msg} at line {exc.lineno} column {exc.colno}" \
-                        if isinstance(exc, json.JSONDecodeError) else str(exc)
+                    first_error = str(exc)
                 continue
             if isinstance(value, dict):
                 return value
     if "{" not in text:
         raise ProtocolFormatError("no JSON object found in the reply: answer with one JSON "
                                   "object, no prose")
-    if _balanced_objects(text) == [] and text.count("{") > text.count("}"):
+    if too_deep:
+        raise ProtocolFormatError(f"the JSON is nested deeper than {json_scan.MAX_DEPTH} "
+                                  "levels: answer with one flat JSON object")
+    if not spans and text.count("{") > text.count("}"):
         raise ProtocolFormatError("the JSON object is cut off before its end (the reply was "
                                   "probably too long): keep the code short and close every "
                                   "brace")
     raise ProtocolFormatError(f"the reply is not valid JSON: {first_error or 'no object'}")
-
-
-def _balanced_objects(text: str) -> list[str]:
-    """Every top-level ``{...}`` span whose braces balance, strings taken into account."""
-    spans: list[str] = []
-    start = text.find("{")
-    while start != -1 and len(spans) < _MAX_CANDIDATES:
-        end = _matching_brace(text, start)
-        if end is None:
-            start = text.find("{", start + 1)
-            continue
-        spans.append(text[start:end + 1])
-        start = text.find("{", end + 1)
-    return spans
-
-
-def _matching_brace(text: str, start: int) -> int | None:
-    depth = 0
-    in_string = False
-    escaped = False
-    for i in range(start, len(text)):
-        ch = text[i]
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-            if depth == 0:
-                return i
-    return None
-
-
-_CONTROL_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
-
-
-def _repair(text: str) -> str:
-    """Escape raw control characters inside strings and drop trailing commas."""
-    out: list[str] = []
-    in_string = False
-    escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-            elif ord(ch) < 0x20:
-                out.append(_CONTROL_ESCAPES.get(ch, f"\\u{ord(ch):04x}"))
-                continue
-        elif ch == '"':
-            in_string = True
-        elif ch in "}]":
-            # a trailing comma before a closing bracket (outside strings)
-            j = len(out) - 1
-            while j >= 0 and out[j] in " \t\r\n":
-                j -= 1
-            if j >= 0 and out[j] == ",":
-                del out[j]
-        out.append(ch)
-    return "".join(out)
 
 
 # --------------------------------------------------------------------------- validation
@@ -319,8 +257,8 @@ def _args(where: str, item: dict[str, Any]) -> dict[str, Any]:
         return {}
     if isinstance(args, str):
         try:
-            args = json.loads(args) if args.strip() else {}
-        except ValueError:
+            args = json_scan.loads(args) if args.strip() else {}
+        except json_scan.JsonScanError:
             raise ProtocolFormatError(f"{where}: 'args' must be a JSON object of keyword "
                                       "arguments") from None
     if not isinstance(args, dict):

@@ -239,7 +239,7 @@ class HttpClient:
             min(self.timeouts.read, remaining),
             connect=min(self.timeouts.connect, remaining),
         )
-        content = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        content = json.dumps(body, ensure_ascii=False).encode("utf-8", "backslashreplace")
         request = self._client.build_request("POST", url, content=content, timeout=timeout)
         try:
             response = self._client.send(request, stream=True)

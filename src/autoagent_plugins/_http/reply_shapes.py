@@ -122,9 +122,11 @@ class StreamAccumulator:
 
 def decode_frame(data: str, label: str) -> dict[str, Any]:
     """One SSE ``data`` payload as a JSON object (a broken frame is a server error)."""
+    from autoagent_core.protocol import json_scan
+
     try:
-        frame = json.loads(data)
-    except ValueError:
+        frame = json_scan.loads(data)
+    except json_scan.JsonScanError:
         raise AttemptFailed(ServerError(
             f"{label} sent a stream frame that is not JSON: {one_line(data, 80)!r}"
         )) from None

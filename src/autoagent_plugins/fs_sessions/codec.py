@@ -54,7 +54,7 @@ def encode(data: dict[str, Any]) -> bytes:
             parts.append(f" {dumps(key)}: [\n{inner}\n ]")
         else:
             parts.append(f" {dumps(key)}: {dumps(value, ensure_ascii=False)}")
-    return ("{\n" + ",\n".join(parts) + "\n}\n").encode("utf-8")
+    return ("{\n" + ",\n".join(parts) + "\n}\n").encode("utf-8", "backslashreplace")
 
 
 class RedactingEncoder:

@@ -45,7 +45,7 @@ def _dump_index(rows: dict[str, dict[str, Any]]) -> bytes:
     body = ",\n".join(lines)
     text = (f'{{\n "schema_version": {INDEX_SCHEMA_VERSION},\n "sessions": {{\n'
             f"{body}\n }}\n}}\n")
-    return text.encode("utf-8")
+    return text.encode("utf-8", "backslashreplace")
 
 
 def _parse_journal(raw: bytes, rows: dict[str, dict[str, Any]]) -> None:
@@ -143,7 +143,8 @@ class SessionIndex:
         self._append({"id": sid, "deleted": True})
 
     def _append(self, entry: dict[str, Any]) -> None:
-        line = (json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+        line = (json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
+                + "\n").encode("utf-8", "backslashreplace")
         self.directory.mkdir(parents=True, exist_ok=True)
         with atomic.locked(self.lock_path):
             try:

@@ -24,6 +24,8 @@ from autoagent_core.types import (
 EXPORT_FORMAT = "autoagent-session"
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
 INDEX_TASK_CHARS = 200
+MAX_COUNT = 2**53
+"""Largest token count or index accepted on import (what a JSON reader keeps exactly)."""
 # the original AutoAgent called a failed session "error"
 _LEGACY_STATUS = {"error": "failed"}
 _ROLES = ("system", "user", "assistant", "tool")
@@ -72,6 +74,8 @@ def _usage(value: Any, where: str) -> Usage:
         n = _opt(value, key, int, "a whole number", 0, f"{where}.")
         if n < 0:
             raise SchemaError(f"{where}.{key}: must not be negative")
+        if n > MAX_COUNT:
+            raise SchemaError(f"{where}.{key}: out of range (at most {MAX_COUNT})")
         counts[key] = n
     return Usage(counts["prompt_tokens"], counts["completion_tokens"])
 

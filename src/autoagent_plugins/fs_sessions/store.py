@@ -283,6 +283,12 @@ class FileSessionStore:
         """Validate an export (or a bare session file, also the original's) and store it.
         Raises :class:`UsageError` saying what is wrong, :class:`ConflictError` when the
         id exists and ``overwrite`` is false."""
+        from autoagent_core.protocol.json_scan import nonfinite_paths
+
+        bad = nonfinite_paths(data)
+        if bad:
+            raise UsageError(f"invalid session file: {bad[0]}: NaN, Infinity or a number out "
+                             "of range")
         try:
             session = session_from_data(unwrap_export(data))
         except SchemaError as exc:

@@ -48,14 +48,34 @@ def _valid_name(name: object) -> str | None:
         return None
 
 
+def _parameters(raw: Any) -> dict[str, Any] | None:
+    """A tool's parameter schema as the rest of autoagent reads it (``properties``: name
+    to schema object, ``required``: names), whatever a hand-edited manifest holds."""
+    if not isinstance(raw, dict):
+        return None
+    props = raw.get("properties")
+    props = props if isinstance(props, dict) else {}
+    clean = {str(k)[:64]: (v if isinstance(v, dict) else {}) for k, v in props.items()}
+    for schema in clean.values():
+        if "type" in schema and not isinstance(schema["type"], str):
+            schema.pop("type")
+    required = raw.get("required")
+    required = [r for r in required if isinstance(r, str) and r in clean] \
+        if isinstance(required, list) else []
+    return {**raw, "type": "object", "properties": clean, "required": required}
+
+
 def _entry(name: str, raw: Any) -> dict[str, Any]:
     """One manifest entry, whatever the original wrote; unknown fields are kept."""
     entry: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {}
     entry["name"] = name
     if not isinstance(entry.get("description"), str):
         entry["description"] = str(entry.get("description") or "")
-    if not isinstance(entry.get("parameters"), dict):
+    parameters = _parameters(entry.get("parameters"))
+    if parameters is None:
         entry.pop("parameters", None)
+    else:
+        entry["parameters"] = parameters
     for key in ("version", "runs", "failures"):
         value = entry.get(key)
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:

@@ -29,6 +29,7 @@ import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from stat import S_ISREG
 from typing import TYPE_CHECKING, Any
 
 from autoagent_core import atomic
@@ -182,6 +183,14 @@ class FilesystemToolStore:
                 continue
             except OSError:
                 continue  # vanished, or a dangling symlink
+            if not S_ISREG(stat.st_mode):
+                self._warn_once(filename, f"ignoring {filename} in the tool folder: it is not "
+                                          "a regular file")
+                continue
+            if stat.st_nlink > 1:
+                self._warn_once(filename, f"ignoring {filename} in the tool folder: it is a "
+                                          "hard link to a file that may be outside the store")
+                continue
             key = (stat.st_mtime_ns, stat.st_size)
             cur = entries.get(name)
             if cur is not None and (cur.get("file_mtime_ns"), cur.get("file_size")) == key:
@@ -200,10 +209,10 @@ class FilesystemToolStore:
         from autoagent_core.tools.code import describe_tool, parse_code
 
         try:
-            code = path.read_text(encoding="utf-8")
+            code = atomic.read_regular_text(path, self.max_chars)
             stat = path.stat()
-        except (OSError, UnicodeDecodeError) as exc:
-            self._warn_once(path.name, f"cannot read {path}: {exc}")
+        except (OSError, StorageError) as exc:
+            self._warn_once(path.name, f"not registering {path.name}: {exc}")
             return False
         sha = fmt.sha256_text(code)
         cur = entries.get(name)
@@ -298,10 +307,7 @@ class FilesystemToolStore:
         if version is None or (name in visible and version == entries[name]["version"]):
             if name not in visible or name not in entries:
                 raise NotFoundError(f"no tool '{name}' in {self.directory}")
-            try:
-                code = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise StorageError(f"cannot read {path}: {exc}") from None
+            code = atomic.read_regular_text(path, self.max_chars)
             return ToolVersion(fmt.spec_of(entries[name]), code)
         for spec in self.history(name):
             if spec.version == version:

@@ -19,9 +19,12 @@ No llama_cpp import here: the watcher sees token ids and bytes only.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Sequence
 from typing import Any
+
+from autoagent_core.protocol.json_scan import JsonScanner, close_json
+
+__all__ = ["JsonScanner", "ReplyWatcher", "close_json", "repeats_itself", "strict_json_gbnf"]
 
 LOOP_MIN_SPAN = 120
 """Bytes of repeated tail needed before a reply counts as looping."""
@@ -67,31 +70,6 @@ def repeats_itself(tail: bytes, min_span: int = LOOP_MIN_SPAN,
         if window[period:] == window[:-period]:
             return True
     return False
-
-
-class JsonScanner:
-    """Follows JSON text byte by byte: inside a string or not, and the open containers."""
-
-    def __init__(self) -> None:
-        self.in_string = False
-        self.escaped = False
-        self.stack: list[int] = []
-
-    def feed(self, data: bytes) -> None:
-        for byte in data:
-            if self.in_string:
-                if self.escaped:
-                    self.escaped = False
-                elif byte == 0x5C:  # backslash
-                    self.escaped = True
-                elif byte == 0x22:  # quote
-                    self.in_string = False
-            elif byte == 0x22:
-                self.in_string = True
-            elif byte in (0x7B, 0x5B):  # { [
-                self.stack.append(byte)
-            elif byte in (0x7D, 0x5D) and self.stack:
-                self.stack.pop()
 
 
 class ReplyWatcher:
@@ -148,68 +126,3 @@ class ReplyWatcher:
         """Stopping criterion: a plain-text reply that repeats itself ends there."""
         self._follow(input_ids)
         return not self.json_mode and self.looped
-
-
-_PARTIAL_LITERALS = {"t": "true", "tr": "true", "tru": "true", "f": "false", "fa": "false",
-                     "fal": "false", "fals": "false", "n": "null", "nu": "null",
-                     "nul": "null"}
-_TRAILING_WORD = re.compile(r"([A-Za-z0-9.+\-]+)$")
-
-
-def close_json(text: str) -> str | None:
-    """Complete ``text``, a JSON value cut short, so that it parses; ``None`` if it cannot.
-
-    Closes an open string, drops a dangling comma, gives a dangling key the value ``null``,
-    finishes a cut literal, and closes the open objects and arrays.
-    """
-    in_string = escaped = False
-    stack: list[str] = []
-    key_pending: list[bool] = []  # per open object: a key was read, its value not yet
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-            continue
-        if char == '"':
-            in_string = True
-            if stack and stack[-1] == "{" and not key_pending[-1]:
-                key_pending[-1] = True  # this string is a key
-        elif char in "{[":
-            stack.append(char)
-            key_pending.append(False)
-        elif char in "}]" and stack:
-            stack.pop()
-            key_pending.pop()
-        elif char == "," and stack and stack[-1] == "{":
-            key_pending[-1] = False
-    out = text
-    if in_string:
-        if escaped:
-            out = out[:-1]
-        out = re.sub(r"\\u[0-9a-fA-F]{0,3}$", "", out) + '"'
-    out = out.rstrip()
-    if out.endswith(","):
-        out = out[:-1]
-    elif out.endswith(":"):
-        out += " null"
-    elif (stack and stack[-1] == "{" and key_pending[-1]
-          and re.search(r'[{,]\s*"(?:[^"\\]|\\.)*"$', out)):
-        out += ": null"  # the reply stopped right after a key
-    else:
-        word = _TRAILING_WORD.search(out)
-        if word and not in_string:
-            part = word.group(1)
-            if part in _PARTIAL_LITERALS:
-                out = out[: -len(part)] + _PARTIAL_LITERALS[part]
-            elif part[-1] in ".+-eE":
-                out = out.rstrip(".+-eE") or "null"
-    out += "".join("}" if opener == "{" else "]" for opener in reversed(stack))
-    try:
-        json.loads(out)
-    except ValueError:
-        return None
-    return out

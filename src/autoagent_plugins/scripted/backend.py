@@ -13,7 +13,6 @@ it starts.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +26,8 @@ if TYPE_CHECKING:
     from autoagent_core.config import Settings
 
 MODEL_NAME = "scripted"
+SCRIPT_MAX_DEPTH = 8
+"""A script is a list of strings or small objects: deeper nesting is refused."""
 STREAM_CHUNKS = 3
 """How many pieces ``on_text`` receives for one reply (a stream in miniature)."""
 
@@ -78,7 +79,11 @@ def parse_script(data: Any, source: str = "the script") -> list[ScriptedReply]:
 
 def load_script(path: Path) -> list[ScriptedReply]:
     """Read and check a script file; every problem is a :class:`UsageError` saying what."""
+    import stat
+
     try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise UsageError(f"the script file {path} is not a regular file")
         raw = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UsageError(f"the script file {path} does not exist") from None
@@ -88,13 +93,12 @@ def load_script(path: Path) -> list[ScriptedReply]:
         raise UsageError(f"the script file {path} is not UTF-8 text") from None
     except OSError as exc:
         raise UsageError(f"cannot read the script file {path}: {exc.strerror or exc}") from None
+    from autoagent_core.protocol import json_scan
+
     try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise UsageError(
-            f"the script file {path} is not valid JSON: {exc.msg} at line {exc.lineno} "
-            f"column {exc.colno}"
-        ) from None
+        data = json_scan.loads(raw, max_depth=SCRIPT_MAX_DEPTH)
+    except json_scan.JsonScanError as exc:
+        raise UsageError(f"the script file {path} is not valid JSON: {exc}") from None
     return parse_script(data, f"the script file {path}")
 
 

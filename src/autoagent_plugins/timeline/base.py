@@ -74,7 +74,7 @@ class BufferedRecorder:
         self.closed = True
         events = scrub(self.redactor, self.events)
         text = self.redactor.text(self.render(events))
-        atomic_write_bytes(self.path, text.encode("utf-8"), fsync=False)
+        atomic_write_bytes(self.path, text.encode("utf-8", "backslashreplace"), fsync=False)
 
     def render(self, events: list[dict[str, Any]]) -> str:
         raise NotImplementedError

@@ -50,7 +50,7 @@ class JsonlRecorder:
         line = json.dumps(data, ensure_ascii=False, default=str)
         # a second pass over the serialised line catches a secret split across escapes
         line = self.redactor.text(line) + "\n"
-        payload = memoryview(line.encode("utf-8"))
+        payload = memoryview(line.encode("utf-8", "backslashreplace"))
         while payload:
             written = os.write(self._fd, payload)
             payload = payload[written:]

@@ -240,7 +240,7 @@ def html_path(folder: Path, settings: Any) -> Path:
     from autoagent_plugins.timeline.html import render_html
 
     page = _render_from_events(folder, settings, HTML, render_html)
-    atomic_write_bytes(path, page.encode("utf-8"))
+    atomic_write_bytes(path, page.encode("utf-8", "backslashreplace"))
     return path
 
 
