@@ -143,3 +143,16 @@ def test_json_mode_refused_is_asked_again_as_text_and_the_run_completes(
     assert "response_format" in sup_first and "response_format" not in sup_again
     refusals = [e for e in run.events if e["kind"] == "format_error"]
     assert len(refusals) == 1 and "JSON mode" in json.dumps(refusals[0])
+
+
+def test_an_openai_tool_call_only_reply_becomes_actions(run_task, fake_openai, openai_env):
+    from support.fake_openai import OaiReply
+
+    calls = [{"name": "create_tool", "arguments": CREATE},
+             {"name": "run_tool", "arguments": RUN}]
+    fake_openai.queue(OaiReply("", tool_calls=calls), DONE)
+    run = run_task(None, "Sum 1, 2 and 3", "--backend", "openai", env=openai_env)
+    assert run.returncode == 0, run
+    assert run.summary["answer"] == "6"
+    assert [t["name"] for t in run.summary["tools_created"]] == ["sum_list"]
+    assert "format_error" not in run.kinds()
