@@ -55,8 +55,9 @@ def test_json_schema_asks_for_json_mode_and_reads_an_object_response(cli, cf_env
     path = tmp_path / "schema.json"
     path.write_text(json.dumps(schema))
     fake_cloudflare.queue('{"city": "Paris"}')  # JSON mode: the fake returns an object
+    # a model on the JSON mode page's list (the default gpt-oss-120b is not on it)
     result = cli("ask", "Where?", "--backend", "cloudflare", "--json-schema", str(path),
-                 env=cf_env)
+                 "--model", "@cf/meta/llama-3.3-70b-instruct-fp8-fast", env=cf_env)
     assert result.returncode == 0, str(result)
     assert json.loads(result.stdout) == {"city": "Paris"}
     (request,) = fake_cloudflare.requests

@@ -111,6 +111,11 @@ class ServerError(BackendError):
     retryable = True
 
 
+class FormatRefusedError(BackendError):
+    """The service could not produce the requested format (Workers AI: "JSON Mode
+    couldn't be met"): the loop asks again without it, as a format retry."""
+
+
 class EmptyReplyError(BackendError):
     """The model produced no visible answer (a reasoning model used up max_tokens)."""
 

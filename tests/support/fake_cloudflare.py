@@ -51,6 +51,10 @@ from support.fake_http import (
 DEFAULT_TOKEN = "cf-canary-token-7f3a9c1e5b2d4608"
 DEFAULT_ACCOUNT = "acct0123456789abcdef"
 _RUN_PATH = re.compile(r"^/client/v4/accounts/(?P<account>[^/]+)/ai/run/(?P<model>.+)$")
+# AI Gateway: /v1/{account}/{gateway}/workers-ai/{model}
+# (developers.cloudflare.com/ai-gateway/providers/workersai/)
+_GATEWAY_PATH = re.compile(
+    r"^/v1/(?P<account>[^/]+)/(?P<gateway>[^/]+)/workers-ai/(?P<model>@.+)$")
 
 
 @dataclass
@@ -72,6 +76,9 @@ class CfReply:
     usage_style: Literal["prompt", "input"] = "prompt"
     response_object: Any = None
     """Classic shape: send this JSON value as ``response`` instead of the text."""
+    tool_calls: list[dict[str, Any]] | None = None
+    """``[{"name", "arguments": {...}}]``: classic shape ``result.tool_calls`` with object
+    arguments; chat shape ``choices[0].message.tool_calls`` with string arguments."""
 
     def usage(self) -> dict[str, Any]:
         completion = (self.completion_tokens if self.completion_tokens is not None
@@ -113,7 +120,7 @@ class FakeCloudflare(FakeServer):
 
     # ------------------------------------------------------------------ serving
     def handle(self, h: FakeHandler, request: RecordedRequest) -> None:
-        match = _RUN_PATH.match(request.path)
+        match = _RUN_PATH.match(request.path) or _GATEWAY_PATH.match(request.path)
         if request.method != "POST" or match is None:
             h.send_json(404, error_envelope(7000, "No route for that URI"))
             return
@@ -193,6 +200,12 @@ class FakeCloudflare(FakeServer):
             message: dict[str, Any] = {"role": "assistant", "content": reply.text}
             if reply.reasoning:
                 message["reasoning_content"] = reply.reasoning
+            if reply.tool_calls:
+                message["content"] = reply.text or None
+                message["tool_calls"] = [
+                    {"id": f"call{i:06d}", "type": "function",
+                     "function": {"name": c["name"], "arguments": json.dumps(c["arguments"])}}
+                    for i, c in enumerate(reply.tool_calls)]
             return {"id": "chatcmpl-fake", "object": "chat.completion", "created": 0,
                     "model": "fake", "choices": [{"index": 0, "message": message,
                                                   "finish_reason": reply.finish_reason}],
@@ -218,7 +231,8 @@ class FakeCloudflare(FakeServer):
         elif json_mode:
             with contextlib.suppress(ValueError):
                 response = json.loads(reply.text)
-        return {"response": response, "tool_calls": [], "usage": usage}
+        return {"response": response, "tool_calls": list(reply.tool_calls or []),
+                "usage": usage}
 
     @staticmethod
     def _frames(reply: CfReply) -> list[Any]:

@@ -43,7 +43,8 @@ class HttpError:
     """An error reply: ``status`` with the server's error body."""
 
     status: int
-    code: int | None = None
+    code: int | str | None = None
+    """A number (the envelope) or a string (the ``{"error": {...}}`` shape)."""
     message: str = ""
     retry_after: str | None = None
     openai_shape: bool = False

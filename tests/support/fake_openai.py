@@ -44,6 +44,9 @@ class OaiReply:
     finish_reason: str = "stop"
     prompt_tokens: int = 9
     completion_tokens: int | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+    """``[{"name", "arguments": {...}}]``, sent as ``message.tool_calls`` with the
+    arguments as a JSON string, as OpenAI does."""
 
 
 class FakeOpenAI(FakeServer):
@@ -125,6 +128,14 @@ class FakeOpenAI(FakeServer):
         message: dict[str, Any] = {"role": "assistant", "content": reply.text}
         if reply.reasoning:
             message["reasoning_content"] = reply.reasoning
+        if reply.tool_calls:
+            import json
+
+            message["content"] = reply.text or None
+            message["tool_calls"] = [
+                {"id": f"call_{i}", "type": "function",
+                 "function": {"name": c["name"], "arguments": json.dumps(c["arguments"])}}
+                for i, c in enumerate(reply.tool_calls)]
         return {"id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": model,
                 "choices": [{"index": 0, "message": message,
                              "finish_reason": reply.finish_reason}],

@@ -42,6 +42,7 @@ from autoagent_core.errors import (
     BackendError,
     ConfigError,
     ContextTooLongError,
+    FormatRefusedError,
     InterruptedRunError,
     SandboxError,
     TaskFailedError,
@@ -303,13 +304,23 @@ class RunLoop:
             def on_text(chunk: str) -> None:
                 sink(agent, chunk)
 
+        constrained: dict[str, Any] | None = schema
+        completion = None
         for _attempt in range(settings.format_retries + 1):
             self.bus.emit("model_request", agent=agent, turn=turn.index,
                           messages=[m.to_dict() for m in convo])
             options = CompletionOptions(max_tokens=settings.max_tokens,
-                                        temperature=settings.temperature, json_schema=schema,
-                                        on_text=on_text, agent=agent)
-            completion = self.backend.complete(convo, options)
+                                        temperature=settings.temperature,
+                                        json_schema=constrained, on_text=on_text, agent=agent)
+            try:
+                completion = self.backend.complete(convo, options)
+            except FormatRefusedError as exc:
+                # the service cannot meet the constrained format: ask again for text,
+                # parsed as usual (counted as a format retry)
+                self.bus.emit("format_error", agent=agent, turn=turn.index, error=str(exc),
+                              text="", reason="format_refused")
+                constrained = None
+                continue
             turn.usage = turn.usage + completion.usage
             self.bus.emit("model_reply", agent=agent, turn=turn.index, text=completion.text,
                           usage=completion.usage.to_dict(), latency_s=completion.latency_s,
@@ -327,7 +338,7 @@ class RunLoop:
                                       "kind": "format_error"})
                 convo += [Message("assistant", clip(completion.text, 4000)),
                           Message("user", note)]
-        return None, completion.text
+        return None, completion.text if completion is not None else ""
 
     # ------------------------------------------------------------------ agents
     def consult(self, spec: AgentSpec, message: str, depth: int, turn: Turn,

@@ -38,6 +38,27 @@ class ParsedReply:
     usage: Usage | None = None
     finish_reason: str | None = None
     model: str | None = None
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    """``[{"name", "arguments"}]``, ``arguments`` an object or a JSON string."""
+
+
+def tool_calls_from(raw: Any) -> list[dict[str, Any]]:
+    """Tool calls in any of their shapes, as ``[{"name", "arguments"}]``: Workers AI's
+    classic ``[{name, arguments: object}]`` (cloudflare-python
+    ``types/ai/ai_run_response.py``) and OpenAI's ``[{id, type, function: {name,
+    arguments: "json"}}]`` (the chat-completion output of the Workers AI model schemas)."""
+    calls: list[dict[str, Any]] = []
+    if not isinstance(raw, list):
+        return calls
+    for item in raw:
+        if not isinstance(item, dict):
+            continue
+        function = item.get("function")
+        fn: dict[str, Any] = function if isinstance(function, dict) else item
+        name = fn.get("name")
+        if isinstance(name, str) and name.strip():
+            calls.append({"name": name, "arguments": fn.get("arguments")})
+    return calls
 
 
 def content_text(content: Any) -> str:
@@ -63,6 +84,7 @@ def parse_chat_completion(payload: dict[str, Any]) -> ParsedReply:
         message = choice.get("message") or {}
         if isinstance(message, dict):
             reply.text = content_text(message.get("content"))
+            reply.tool_calls = tool_calls_from(message.get("tool_calls"))
             reasoning = message.get("reasoning_content") or message.get("reasoning")
             reply.reasoning = reasoning if isinstance(reasoning, str) else ""
         elif "text" in choice:

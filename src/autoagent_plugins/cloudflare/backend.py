@@ -12,32 +12,17 @@ the table of ``cloudflare-workers-ai.md``; HTTP, retries and timeouts live in
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from autoagent_core.errors import (
-    AuthenticationError,
-    BackendError,
-    BackendTimeoutError,
-    BadRequestError,
-    ContextTooLongError,
-    EmptyReplyError,
-    MissingCredentialsError,
-    QuotaExceededError,
-    RateLimitedError,
-    UnknownModelError,
-)
+from autoagent_core.errors import EmptyReplyError, MissingCredentialsError
 from autoagent_core.types import Completion, CompletionOptions, Message, Usage
 from autoagent_plugins._http.client import (
     AttemptFailed,
     Deadline,
     HttpClient,
     NotAStream,
-    error_for_status,
-    error_payload_detail,
-    one_line,
     policy_from_settings,
 )
 from autoagent_plugins._http.reply_shapes import (
@@ -46,92 +31,28 @@ from autoagent_plugins._http.reply_shapes import (
     content_text,
     decode_frame,
     parse_chat_completion,
+    tool_calls_from,
     usage_from,
 )
+from autoagent_plugins.cloudflare.errors import (
+    CREDENTIALS_HINT,
+    LABEL,
+    classify_error,
+    clean_message,
+)
+from autoagent_plugins.cloudflare.models import (
+    check_account,
+    check_model,
+    check_temperature,
+    check_token,
+    clamp,
+    model_info,
+)
+
+__all__ = ["LABEL", "CloudflareBackend", "classify_error", "clean_message", "parse_result"]
 
 if TYPE_CHECKING:
     from autoagent_core.config import Settings
-
-LABEL = "Cloudflare Workers AI"
-CREDENTIALS_HINT = (
-    "set CLOUDFLARE_AUTH_TOKEN to an API token with the 'Workers AI' permission "
-    "and CLOUDFLARE_ACCOUNT_ID to your account id"
-)
-_AI_ERROR_PREFIX = re.compile(r"^(?:\s*AiError:\s*)+", re.IGNORECASE)
-_REQUEST_ID_SUFFIX = re.compile(
-    r"\s*\((?:request[ _-]?id[:=\s]*)?[0-9a-fA-F][0-9a-fA-F-]{7,}\)\s*\.?\s*$", re.IGNORECASE
-)
-
-
-def clean_message(message: str) -> str:
-    """A Cloudflare error message without ``AiError:`` prefixes and the trailing request
-    id in parentheses, on one line."""
-    text = one_line(message, 1000)
-    text = _AI_ERROR_PREFIX.sub("", text)
-    text = _REQUEST_ID_SUFFIX.sub("", text)
-    return one_line(text)
-
-
-def _int_code(code: Any) -> int | None:
-    try:
-        return int(code)
-    except (TypeError, ValueError):
-        return None
-
-
-def classify_error(status: int, payload: Any, model: str) -> BackendError:
-    """The project's exception for a Cloudflare error reply (status + envelope code)."""
-    raw_message, raw_code = error_payload_detail(payload)
-    message = clean_message(raw_message)
-    code = _int_code(raw_code)
-    tag = f"HTTP {status}" + (f", code {code}" if code is not None else "")
-    said = f"{tag}: {message}" if message else tag
-    if code == 10001:
-        return AuthenticationError(
-            f"{LABEL} found the credentials missing or malformed ({said}): {CREDENTIALS_HINT}"
-        )
-    if code == 10000 or status in (401, 403):
-        if status == 403:
-            return AuthenticationError(
-                f"{LABEL} refused access ({said}): the token lacks the 'Workers AI' "
-                "permission for this account; check CLOUDFLARE_AUTH_TOKEN and "
-                "CLOUDFLARE_ACCOUNT_ID"
-            )
-        return AuthenticationError(
-            f"{LABEL} rejected the token ({said}): check CLOUDFLARE_AUTH_TOKEN "
-            "(bad or expired)"
-        )
-    if code in (5007, 3042):
-        return UnknownModelError(
-            f"{LABEL} does not know the model '{model}' ({said}); choose another with "
-            "--model or CF_MODEL"
-        )
-    if code in (3006, 5021):
-        return ContextTooLongError(
-            f"{LABEL}: the request is too large for the model '{model}' ({said}); "
-            "shorten the conversation or lower max_tokens"
-        )
-    if code in (4006, 3036):
-        return QuotaExceededError(
-            f"{LABEL}: the daily free allocation is used up ({said}); it resets at "
-            "00:00 UTC, or upgrade to Workers Paid"
-        )
-    if code in (3007, 3008):
-        return BackendTimeoutError(f"{LABEL} timed out ({said})")
-    if code == 3040:
-        return RateLimitedError(f"{LABEL} is out of capacity ({said})")
-    if code == 3021:
-        return RateLimitedError(f"{LABEL} is rate limiting requests ({said})")
-    if code == 5006:
-        return BadRequestError(f"{LABEL} refused the input ({said})")
-    if status == 200:  # success: false with no code we know
-        return BadRequestError(f"{LABEL} reported a failure ({said})")
-    error = error_for_status(status, message, label=LABEL, model=model,
-                             credentials_hint=CREDENTIALS_HINT)
-    if code is not None:
-        error = type(error)(error.message.replace(f"HTTP {status}", tag, 1))
-    return error
-
 
 def parse_result(result: Any) -> ParsedReply:
     """Read the ``result`` of a native reply in any of its three shapes."""
@@ -141,7 +62,8 @@ def parse_result(result: Any) -> ParsedReply:
         return parse_chat_completion(result)
     if isinstance(result.get("output"), list):
         return _parse_responses(result)
-    reply = ParsedReply(usage=usage_from(result.get("usage")))
+    reply = ParsedReply(usage=usage_from(result.get("usage")),
+                        tool_calls=tool_calls_from(result.get("tool_calls")))
     if "response" in result:
         reply.text = content_text(result["response"])
     elif isinstance(result.get("output_text"), str):
@@ -178,19 +100,30 @@ class CloudflareBackend:
     name = "cloudflare"
 
     def __init__(self, settings: Settings) -> None:
-        missing = [env for env, value in (("CLOUDFLARE_ACCOUNT_ID", settings.cloudflare_account_id),
-                                          ("CLOUDFLARE_AUTH_TOKEN", settings.cloudflare_auth_token))
-                   if not value]
+        base = settings.cloudflare_api_base.rstrip("/")
+        # AI Gateway: {gateway base}/workers-ai/{model} replaces
+        # {api base}/accounts/{id}/ai/run/{model}
+        # (developers.cloudflare.com/ai-gateway/providers/workersai/)
+        self.gateway = base.endswith("/workers-ai")
+        needed = [("CLOUDFLARE_AUTH_TOKEN", settings.cloudflare_auth_token)]
+        if not self.gateway:
+            needed.insert(0, ("CLOUDFLARE_ACCOUNT_ID", settings.cloudflare_account_id))
+        missing = [env for env, value in needed if not value]
         if missing:
             raise MissingCredentialsError(
                 f"the cloudflare backend needs {' and '.join(missing)}: {CREDENTIALS_HINT}"
             )
-        self.model = settings.model or settings.cf_model
+        # checked before any request: one line, exit 3, the token never shown
+        token = check_token(settings.cloudflare_auth_token)
+        self.model = check_model(settings.model or settings.cf_model)
+        self.info = model_info(self.model)
+        check_temperature(self.info, settings.temperature)
         self.account_id = settings.cloudflare_account_id
-        base = settings.cloudflare_api_base.rstrip("/")
-        self.url = f"{base}/accounts/{self.account_id}/ai/run/{self.model}"
+        if self.gateway:
+            self.url = f"{base}/{self.model}"
+        else:
+            self.url = f"{base}/accounts/{check_account(self.account_id)}/ai/run/{self.model}"
         timeouts, policy = policy_from_settings(settings)
-        token = settings.cloudflare_auth_token
         self.http = HttpClient(
             label=LABEL,
             headers={"Authorization": f"Bearer {token}"},
@@ -213,19 +146,35 @@ class CloudflareBackend:
             "messages": [m.to_dict() for m in messages],
             # the service defaults to 256 tokens: always say how many
             "max_tokens": options.max_tokens,
-            "temperature": options.temperature,
+            "temperature": clamp(self.info, "temperature", options.temperature),
         }
-        if options.json_schema is not None:
+        tools = self._tools(options)
+        if tools:
+            # function calling: the actions as tools (Workers AI "tools" input,
+            # cloudflare-python types/ai/ai_run_params.py Messages.tools)
+            body["tools"] = tools
+        elif options.json_schema is not None and self.info.json_mode:
+            # JSON mode only for the models the JSON mode page lists
             body["response_format"] = {"type": "json_schema", "json_schema": options.json_schema}
         if stream:
             body["stream"] = True
         return body
+
+    def _tools(self, options: CompletionOptions) -> list[dict[str, Any]] | None:
+        """The actions as tools, for a model marked ``function_calling`` (else ``None``)."""
+        if not self.info.function_calling or options.json_schema is None:
+            return None
+        from autoagent_core.protocol.tool_calls import tools_for
+
+        return tools_for(options.json_schema)
 
     def complete(self, messages: Sequence[Message], options: CompletionOptions) -> Completion:
         """One chat completion; streams to ``options.on_text`` when it is set (JSON mode
         does not stream: the whole text is passed on at the end)."""
         started = time.monotonic()
         deadline = Deadline(self.http.timeouts.total)
+        # JSON mode and tool calls do not stream (json-mode.mdx: "JSON Mode currently
+        # doesn't support streaming")
         stream = options.on_text is not None and options.json_schema is None
         reply: ParsedReply | None = None
         if stream:
@@ -248,6 +197,13 @@ class CloudflareBackend:
         )
 
     def _check_visible(self, reply: ParsedReply, options: CompletionOptions) -> None:
+        if reply.tool_calls:
+            # a reply of tool calls only is an answer: the calls become the protocol's
+            # actions (cloudflare-python types/ai/ai_run_response.py: tool_calls)
+            from autoagent_core.protocol.tool_calls import reply_text_from_tool_calls
+
+            reply.text = reply_text_from_tool_calls(reply.tool_calls, reply.text)
+            return
         if reply.text.strip():
             return
         if reply.reasoning or reply.finish_reason == "length":

@@ -147,6 +147,10 @@ class OpenAICompatBackend:
                 if "response_format" not in body or self.schema_mode == SCHEMA_MODES[-1]:
                     raise
                 self.schema_mode = SCHEMA_MODES[SCHEMA_MODES.index(self.schema_mode) + 1]
+        if reply.tool_calls:
+            from autoagent_core.protocol.tool_calls import reply_text_from_tool_calls
+
+            reply.text = reply_text_from_tool_calls(reply.tool_calls, reply.text)
         if not reply.text.strip():
             why = ("its reasoning used up" if reply.reasoning or reply.finish_reason == "length"
                    else "it may have run out of")
