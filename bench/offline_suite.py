@@ -225,7 +225,8 @@ def main() -> None:
             result = run_autoagent(exe, task, args)
             results.append(result)
             print(f"autoagent {task['id']}: {'solved' if result['solved'] else 'not solved'} "
-                  f"in {result['seconds']:.1f} s, answer {short(result['answer'], 40)}",
+                  f"in {result['seconds']:.1f} s, {fmt(result['tokens'], 0)} tokens, "
+                  f"{result['status']}, answer {short(result['answer'], 40)}",
                   file=sys.stderr, flush=True)
         columns["autoagent"] = results
     if args.compare_smolagents:
