@@ -244,6 +244,10 @@ def load_settings(
         if overrides and overrides.get(key) is not None:
             values[key] = parse_value(key, overrides[key], "option")
             sources[key] = "option"
+            if f.metadata["secret"]:
+                from autoagent_core.redact import remember_secret
+
+                remember_secret(str(values[key]))
             continue
         env_hit = next((n for n in names if environ.get(n, "") != ""), None)
         if env_hit is not None:

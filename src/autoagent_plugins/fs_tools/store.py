@@ -146,7 +146,11 @@ class FilesystemToolStore:
             return entries
 
     def _write_manifest(self, entries: dict[str, dict[str, Any]]) -> None:
-        atomic.atomic_write_json(self.manifest_path, fmt.manifest_document(entries),
+        from autoagent_core.redact import redactor_for
+
+        # descriptions and last_error may quote a secret: the manifest must not keep it
+        document = redactor_for()(fmt.manifest_document(entries))
+        atomic.atomic_write_json(self.manifest_path, document,
                                  fsync=self.fsync)
 
     # ------------------------------------------------------------------ scanning
