@@ -46,3 +46,27 @@ def test_time_server_tools_and_broken_servers_cost_a_warning() -> None:
         assert not down.ok and down.error["class"] == "mcp_unavailable"
     finally:
         source.close()
+
+
+def test_tools_list_and_run_show_an_mcp_servers_tools(tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+
+    if not TIME_SERVER.exists():
+        pytest.skip("mcp-server-time is not installed")
+    config = tmp_path / "config.toml"
+    config.write_text(f'[mcp_servers.time]\ncommand = "{TIME_SERVER}"\n'
+                      'args = ["--local-timezone", "UTC"]\n')
+    env = {**os.environ, "AUTOAGENT_CONFIG": str(config)}
+    cli = [sys.executable, "-m", "autoagent_core"]
+    listed = subprocess.run([*cli, "tools", "list", "--json"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    sources = {t["name"]: t["source"] for t in json.loads(listed.stdout)}
+    assert sources == {"time.get_current_time": "mcp:time", "time.convert_time": "mcp:time"}
+    ran = subprocess.run([*cli, "tools", "run", "time.get_current_time", "--args",
+                          '{"timezone": "Europe/Paris"}'], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads(ran.stdout)["timezone"] == "Europe/Paris"
