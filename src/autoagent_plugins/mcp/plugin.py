@@ -23,3 +23,10 @@ def autoagent_tool_sources() -> list[Provider]:
     if importlib.util.find_spec("mcp") is None:  # the optional 'mcp' extra
         return []
     return [Provider("mcp", open_source, "Tools of the configured MCP servers")]
+
+
+@hookimpl
+def autoagent_register_commands(app: Any) -> None:
+    from autoagent_plugins.mcp.cli import app as mcp_app
+
+    app.add_typer(mcp_app, name="mcp")
