@@ -104,6 +104,10 @@ class Settings:
     max_agent_depth: int = _setting(2, "How deep agents may consult agents", minimum=0)
     prompt_tools_limit: int = _setting(12, "Tools listed in a prompt before retrieval picks",
                                        minimum=1)
+    # MCP servers whose tools are offered (autoagent mcp add ...)
+    mcp_start_timeout: float = _setting(20.0, "Seconds an MCP server has to start and list "
+                                        "its tools", minimum=0.1)
+    mcp_call_timeout: float = _setting(60.0, "Seconds one MCP tool call may take", minimum=0.1)
 
     # not settings: where each value came from (key -> "default", "config", ".env", ...)
     sources: dict[str, str] = field(default_factory=dict, compare=False, repr=False,

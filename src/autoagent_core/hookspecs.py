@@ -109,6 +109,19 @@ class AutoagentSpec:
                     print(f"hello {name}")
         """
 
+    @hookspec
+    def autoagent_tool_sources(self) -> list[Provider]:  # type: ignore[empty-body]
+        """Return tool sources beside the library: ``factory(settings)`` returns a
+        :class:`~autoagent_core.tools.external.ToolSource`. Every source is consulted by
+        ``tools list``, ``tools run`` and the run loop; its tool names contain a dot.
+
+        Example::
+
+            @hookimpl
+            def autoagent_tool_sources():
+                return [Provider("mcp", McpToolSource, "Tools of the configured MCP servers")]
+        """
+
 
 LAYER_HOOKS: dict[str, str] = {
     "backend": "autoagent_llm_backends",
@@ -116,5 +129,6 @@ LAYER_HOOKS: dict[str, str] = {
     "agent_registry": "autoagent_agent_registries",
     "session_store": "autoagent_session_stores",
     "recorder": "autoagent_timeline_recorders",
+    "tool_source": "autoagent_tool_sources",
 }
 """Layer name (as in the settings) -> the collector hook that provides it."""

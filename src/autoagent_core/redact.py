@@ -156,4 +156,11 @@ def _config_file_secrets() -> list[str]:
     except ConfigError:
         return []
     keys, _ = _secret_setting_names()
-    return [str(v) for k, v in data.items() if k in keys and isinstance(v, str) and v]
+    values = [str(v) for k, v in data.items() if k in keys and isinstance(v, str) and v]
+    # the environment given to MCP servers (autoagent mcp add --env KEY=VALUE) is secret
+    servers = data.get("mcp_servers")
+    for server in servers.values() if isinstance(servers, dict) else ():
+        env = server.get("env") if isinstance(server, dict) else None
+        if isinstance(env, dict):
+            values += [str(v) for v in env.values() if isinstance(v, str) and v]
+    return values

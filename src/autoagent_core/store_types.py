@@ -118,8 +118,10 @@ class ToolStore(Protocol):
     def delete(self, name: str) -> None:
         ...
 
-    def record_run(self, name: str, ok: bool, error: str | None = None) -> None:
-        """Update the run statistics after a call."""
+    def record_run(self, name: str, ok: bool, error: str | None = None, caller: str = "",
+                   duration_s: float | None = None) -> None:
+        """Update the run statistics after a call and add it to the tool's run history
+        (``caller``: who ran it, such as ``cli``, ``coder`` or ``mcp:<client name>``)."""
         ...
 
     def code_path(self, name: str) -> Path:

@@ -55,10 +55,20 @@ def list_(
 ) -> None:
     """Every tool. In a pipe: one tab-separated line each: name, version, signature, runs,
     description."""
-    tools = _store(_settings(tools_dir)).list_tools()
+    settings = _settings(tools_dir)
+    tools = _store(settings).list_tools()
+    from autoagent_core.tools.external import ExternalTools
+
+    external = ExternalTools(settings)
+    try:
+        others = external.list_tools()
+    finally:
+        external.close()
     if as_json:
-        print_json([t.to_dict() for t in tools])
+        print_json([{**t.to_dict(), "source": "library"} for t in tools]
+                   + [{**e.spec.to_dict(), "source": e.source} for e in others])
         return
+    tools = tools + [e.spec for e in others]
     if not tools:
         print("no tools", file=sys.stderr)
         return
@@ -142,19 +152,17 @@ def run(
     """Run a tool in the sandbox; its JSON result goes to stdout. Exit 1 when it fails."""
     from autoagent_core.cli.common import parse_json_arg
     from autoagent_core.errors import UsageError
-    from autoagent_core.sandbox.launcher import run_tool
+    from autoagent_core.sandbox.library_call import run_library_tool
 
     parsed: Any = parse_json_arg(args, "--args")
     if not isinstance(parsed, dict):
         raise UsageError(f"--args must be a JSON object such as '{{\"x\": 1}}', "
                          f"not {type(parsed).__name__}")
     settings = _settings(tools_dir, sandbox)
-    store = _store(settings)
-    tool = store.get(name)
-    result = run_tool(tool.code, name, parsed, settings)
-    error = result.error or {}
-    store.record_run(name, result.ok,
-                     None if result.ok else f"{error.get('class')}: {error.get('message')}")
+    if "." in name:  # a tool of a source beside the library (an MCP server's)
+        result = _run_external(name, parsed, settings)
+    else:
+        _, result = run_library_tool(_store(settings), name, parsed, settings, caller="cli")
     if as_json:
         print_json(result.to_dict())
     else:
@@ -164,6 +172,21 @@ def run(
     if not result.ok:
         _print_failure(name, result)
         raise typer.Exit(1)
+
+
+def _run_external(name: str, args: dict[str, Any], settings: Settings) -> ToolResult:
+    from autoagent_core.errors import NotFoundError
+    from autoagent_core.tools.external import ExternalTools
+
+    external = ExternalTools(settings)
+    try:
+        source = external.owner(name)
+        if source is None:
+            raise NotFoundError(f"no tool '{name}': no tool source (such as an MCP server "
+                                "added with 'autoagent mcp add') provides it")
+        return source.call(name, args)
+    finally:
+        external.close()
 
 
 def _history_rows(specs: list[ToolSpec], current: int | None) -> list[tuple[str, ...]]:

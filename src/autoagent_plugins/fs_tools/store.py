@@ -7,6 +7,8 @@ Layout (``tools_dir`` setting, ``TOOL_STORE_DIR``, ``--tools-dir``)::
       <name>.py                     the current code of each tool (what the sandbox runs)
       .versions/<name>/v<N>.py      the code of every version, kept for history/rollback
       .versions/<name>/history.json every version's spec, oldest first
+      .versions/<name>/runs.jsonl   the run history: one line per call (when, who, result,
+                                    duration), the newest RUN_LOG_MAX_LINES kept
       .manifest.lock                held around every read-modify-write of the manifest
 
 * Saving changed code makes version N+1; identical code changes nothing.
@@ -43,6 +45,8 @@ if TYPE_CHECKING:
     from autoagent_core.tools.code import ToolCodeInfo
 
 MAX_ERROR_CHARS = 500
+RUN_LOG_NAME = "runs.jsonl"
+RUN_LOG_MAX_LINES = 1000
 LOCK_POLL_S = 0.002
 
 
@@ -400,20 +404,58 @@ class FilesystemToolStore:
             if entries.pop(name, None) is not None:
                 self._write_manifest(entries)
 
-    def record_run(self, name: str, ok: bool, error: str | None = None) -> None:
-        """Count a call and remember the last error (None after a success)."""
+    def record_run(self, name: str, ok: bool, error: str | None = None, caller: str = "",
+                   duration_s: float | None = None) -> None:
+        """Count a call, remember the last error (None after a success) and append the call
+        to the tool's run history (``caller`` says who ran it: ``cli``, ``mcp:<client>``)."""
         validate_tool_name(name)
         with self._lock():
             entries = self._load_entries()
             entry = entries.get(name)
             if entry is None:
                 raise NotFoundError(f"no tool '{name}' in {self.directory}")
+            now = utc_now()
             entry["runs"] = int(entry.get("runs", 0)) + 1
             if not ok:
                 entry["failures"] = int(entry.get("failures", 0)) + 1
             entry["last_error"] = None if ok else (error or "failed")[:MAX_ERROR_CHARS]
-            entry["last_run"] = utc_now()
+            entry["last_run"] = now
             self._write_manifest(entries)
+            self._append_run(name, {
+                "at": now, "caller": caller or "unknown", "version": entry.get("version"),
+                "ok": ok, "error": entry["last_error"],
+                "duration_s": None if duration_s is None else round(duration_s, 4)})
+
+    def _append_run(self, name: str, record: dict[str, Any]) -> None:
+        import json
+
+        path = self._version_dir(name) / RUN_LOG_NAME
+        line = json.dumps(record, ensure_ascii=False) + "\n"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("a", encoding="utf-8") as fh:
+                fh.write(line)
+            if path.stat().st_size > RUN_LOG_MAX_LINES * 400:  # cheap bound, checked rarely
+                kept = path.read_text(encoding="utf-8").splitlines(keepends=True)
+                atomic.atomic_write_bytes(path, "".join(kept[-RUN_LOG_MAX_LINES:]).encode(),
+                                          fsync=False)
+        except OSError as exc:
+            self._warn_once(f"runlog:{name}", f"cannot append to {path}: {exc.strerror or exc}")
+
+    def run_history(self, name: str) -> list[dict[str, Any]]:
+        """The recorded calls of a tool, oldest first."""
+        import json
+
+        path = self._version_dir(name) / RUN_LOG_NAME
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return []
+        out = []
+        for line in lines:
+            with contextlib.suppress(ValueError):
+                out.append(json.loads(line))
+        return out
 
 
 def _doc_line(info: ToolCodeInfo | None) -> str:
