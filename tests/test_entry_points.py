@@ -50,6 +50,7 @@ def test_the_project_registers_its_defaults_by_entry_point() -> None:
         "fs_agents": "autoagent_plugins.fs_agents.plugin",
         "fs_sessions": "autoagent_plugins.fs_sessions.plugin",
         "timeline": "autoagent_plugins.timeline.plugin",
+        "mcp": "autoagent_plugins.mcp.plugin",
     }
 
 

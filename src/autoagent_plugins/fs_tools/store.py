@@ -429,8 +429,11 @@ class FilesystemToolStore:
     def _append_run(self, name: str, record: dict[str, Any]) -> None:
         import json
 
+        from autoagent_core.redact import redactor_for
+
         path = self._version_dir(name) / RUN_LOG_NAME
-        line = json.dumps(record, ensure_ascii=False) + "\n"
+        # the error text may quote a secret, as in the manifest
+        line = json.dumps(redactor_for()(record), ensure_ascii=False) + "\n"
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("a", encoding="utf-8") as fh:
