@@ -27,13 +27,8 @@ from the last saved turn with no work lost.
 
 from __future__ import annotations
 
-import contextlib
-import json
-import signal
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -48,6 +43,7 @@ from autoagent_core.errors import (
     TaskFailedError,
 )
 from autoagent_core.loop.actions import ActionExecutor
+from autoagent_core.loop.outcome import RunOutcome, last_result_text, sigint_deferred
 from autoagent_core.loop.prompts import (
     HISTORY_SHRINK_STEPS,
     agent_result_message,
@@ -88,38 +84,6 @@ if TYPE_CHECKING:
 P = TypeVar("P")
 AGENT_MAX_STEPS = 5  # replies a consulted agent may take before it must answer
 OnText = Callable[[str, str], None]  # (agent, streamed chunk)
-
-
-@dataclass
-class RunOutcome:
-    """How a run ended. ``error`` is the exception the CLI reports (None when done)."""
-
-    session: Session
-    run_dir: Path | None
-    duration_s: float
-    error: AutoagentError | None = None
-    turns_this_run: int = 0
-
-    @property
-    def status(self) -> str:
-        return self.session.status
-
-    def to_json(self) -> dict[str, Any]:
-        """What ``autoagent run --json`` prints."""
-        session = self.session
-        return {
-            "session_id": session.id,
-            "status": session.status,
-            "answer": session.answer,
-            "turns": len(session.turns),
-            "tools_created": session.tools_created,
-            "tools_used": session.tools_used,
-            "agents_created": session.agents_created,
-            "usage": session.usage.to_dict(),
-            "run_dir": str(self.run_dir) if self.run_dir else None,
-            "duration_s": round(self.duration_s, 3),
-            "error": str(self.error) if self.error else None,
-        }
 
 
 class RunLoop:
@@ -172,7 +136,7 @@ class RunLoop:
             session.status = "failed"
             self.bus.emit("error", message=f"{type(exc).__name__}: {exc}", kind="internal")
             error = AutoagentError(f"internal error: {type(exc).__name__}: {exc}")
-        with _sigint_deferred():
+        with sigint_deferred():
             try:
                 self.save()
             except AutoagentError as exc:
@@ -242,7 +206,7 @@ class RunLoop:
 
         decision = self._supervise(turn, thought, turns_left, query)
         if decision.decision == "done" and not decision.answer:
-            decision.answer = proposed or _last_result_text(turn)
+            decision.answer = proposed or last_result_text(turn)
             if not decision.answer:
                 # "done" needs an answer: with none to give, the task is not done
                 decision = SupervisorReply(
@@ -391,25 +355,3 @@ class RunLoop:
         agents = [a for a in self.agents.list_agents() if a.name != exclude]
         listed = relevant_agents(agents, query, self.settings.prompt_tools_limit)
         return render_agents(listed, len(agents))
-
-
-def _last_result_text(turn: Turn) -> str:
-    """The last successful tool result of a turn, as text (an answer of last resort)."""
-    for result in reversed(turn.results):
-        if result.get("type") == "run_tool" and result.get("ok"):
-            value = result.get("result")
-            return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return ""
-
-
-@contextlib.contextmanager
-def _sigint_deferred() -> Iterator[None]:
-    """Ignore Ctrl-C while the final save runs, so a second Ctrl-C cannot lose it."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
