@@ -31,6 +31,7 @@ from typing import Any
 RESULT_FD = 3  # replaced by the request's numbers
 STATUS_FD = 4
 TRACEBACK_LINES = 14
+MAX_MESSAGE_CHARS = 4000  # per error message and per traceback line
 EXIT_CPU = 128 + signal.SIGXCPU
 # bound before the tool runs, so a tool that patches json or os cannot break the reply
 _ENCODER = json.JSONEncoder(allow_nan=False, ensure_ascii=False)
@@ -53,9 +54,16 @@ def _send(fd: int, document: dict[str, Any]) -> None:
         pass
 
 
+def _clip(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit} more characters cut)"
+
+
 def _error(kind: str | None, exc_type: str, message: str, **extra: Any) -> dict[str, Any]:
-    return {"ok": False, "error": {"class": kind, "type": exc_type, "message": message,
-                                   **extra}}
+    # an error document stays small whatever the tool put in its exception
+    return {"ok": False, "error": {"class": kind, "type": exc_type,
+                                   "message": _clip(message, MAX_MESSAGE_CHARS), **extra}}
 
 
 # --------------------------------------------------------------------------- landlock
@@ -166,7 +174,7 @@ def _tool_traceback(exc: BaseException, filename: str) -> str:
     text = "".join(lines).rstrip("\n").splitlines()
     if len(text) > TRACEBACK_LINES:
         text = ["  ...", *text[-TRACEBACK_LINES:]]
-    return "\n".join(text)
+    return "\n".join(_clip(line, MAX_MESSAGE_CHARS) for line in text)
 
 
 def _exception_error(exc: BaseException, filename: str) -> dict[str, Any]:

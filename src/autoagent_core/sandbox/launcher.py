@@ -139,6 +139,7 @@ class _Outcome:
     status: _Stream
     timed_out: bool = False
     flooded: str | None = None  # "stdout" or "stderr"
+    oversized: bool = False  # the result or status channel went past its cap
     duration_s: float = 0.0
 
 
@@ -184,8 +185,10 @@ def _collect(proc: subprocess.Popen[bytes], fds: dict[str, int], timeout: float,
                 if label in ("stdout", "stderr") and stream.total > FLOOD_FACTOR * out_cap:
                     outcome.flooded = label
                 if label in ("result", "status") and stream.truncated:
-                    selector.unregister(key.fd)  # absurd result: stop reading it
-            if outcome.flooded:
+                    # past its cap: stop the call now (the writer would block on a full
+                    # pipe until the wall-clock limit)
+                    outcome.oversized = True
+            if outcome.flooded or outcome.oversized:
                 break
     finally:
         selector.close()
