@@ -7,7 +7,8 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.conftest import CliFn
+
+from conftest import CliFn
 
 BIG_ERROR = '''
 def big_error():
