@@ -48,7 +48,12 @@ def register(app: typer.Typer) -> None:
         sessions_dir: str = typer.Option(None, "--sessions-dir", help="Session folder."),
         log_dir: str = typer.Option(None, "--log-dir", help="Run timelines folder."),
         sandbox: str = typer.Option(None, "--sandbox",
-                                    help="strict (no network, confined writes) or open."),
+                                    help="strict (no network, reads only the system, writes "
+                                         "only scratch), open (default) or none."),
+        allow_read: list[str] = typer.Option(None, "--allow-read", metavar="PATH",
+                                             help="Let tools read PATH in strict mode."),
+        allow_write: list[str] = typer.Option(None, "--allow-write", metavar="PATH",
+                                              help="Let tools write PATH."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     ) -> None:
         """Solve a task: the Coder writes and runs tools, the Supervisor decides.
@@ -63,10 +68,7 @@ def register(app: typer.Typer) -> None:
         }
         if script is not None:
             overrides.update(backend="scripted", script=script)
-        if sandbox is not None:
-            if sandbox not in ("strict", "open"):
-                raise UsageError(f"--sandbox must be strict or open, not {sandbox!r}")
-            overrides["dangerous_tools"] = sandbox == "open"
+        overrides.update(common.sandbox_overrides(sandbox, allow_read, allow_write))
         settings = common.settings(**overrides)
         _execute(settings, task, session_id, resume, as_json)
 

@@ -92,8 +92,8 @@ def landlock_abi() -> int:
     return int(version) if version > 0 else 0
 
 
-def confine_writes(scratch: str) -> None:
-    """Allow writes only beneath ``scratch`` (and to /dev/null); deny TCP bind/connect."""
+def confine_writes(writable: list[str]) -> None:
+    """Allow writes only beneath ``writable`` (and to /dev/null); deny TCP bind/connect."""
     import ctypes
     import struct
 
@@ -118,7 +118,8 @@ def confine_writes(scratch: str) -> None:
     if ruleset < 0:
         raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
     try:
-        for path, access in ((scratch, write_dir), ("/dev/null", write_file)):
+        rules = [(path, write_dir) for path in writable] + [("/dev/null", write_file)]
+        for path, access in rules:
             fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
             try:
                 rule = ctypes.create_string_buffer(struct.pack("=Qi", access, fd), 12)
@@ -317,9 +318,12 @@ def main() -> None:
     with open(sys.argv[1], "rb") as fh:
         request = json.load(fh)
     RESULT_FD, STATUS_FD = int(request["result_fd"]), int(request["status_fd"])
+    packages = request.get("packages")
+    if packages:  # what a tool's pip install put beside the library serves every tool
+        sys.path.append(packages)
     if request.get("strict"):
         try:
-            confine_writes(request["scratch"])
+            confine_writes(request.get("writable") or [request["scratch"]])
         except OSError as exc:
             _send(STATUS_FD, {"sandbox_error": f"cannot confine writes: {exc}"})
             os._exit(70)
