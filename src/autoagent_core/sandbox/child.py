@@ -318,6 +318,7 @@ def main() -> None:
     with open(sys.argv[1], "rb") as fh:
         request = json.load(fh)
     RESULT_FD, STATUS_FD = int(request["result_fd"]), int(request["status_fd"])
+    os.environ.pop("PWD", None)  # set by bwrap's chdir; the tool's environment stays minimal
     packages = request.get("packages")
     if packages:  # what a tool's pip install put beside the library serves every tool
         sys.path.append(packages)

@@ -21,13 +21,14 @@ import functools
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 
 from autoagent_core.errors import SandboxError
 
 ENV_VAR = "AUTOAGENT_BWRAP"
 PROBE_ARGS = ("--unshare-all", "--die-with-parent", "--new-session", "--ro-bind", "/", "/",
-              "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--", "true")
+              "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--")
 INSTALL_HINT = ("install bubblewrap (apt-get install bubblewrap, or pip install "
                 "'autoagent[sandbox]')")
 USERNS_HINT = ("enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1 "
@@ -72,7 +73,9 @@ def find_bwrap() -> tuple[str | None, str]:
 def _probe(path: str) -> str | None:
     """None when ``path`` can create the namespaces and mounts here, else why not."""
     try:
-        proc = subprocess.run([path, *PROBE_ARGS], capture_output=True, text=True,
+        program = ["/bin/true"] if os.access("/bin/true", os.X_OK) else [
+            sys.executable, "-I", "-S", "-c", "pass"]
+        proc = subprocess.run([path, *PROBE_ARGS, *program], capture_output=True, text=True,
                               timeout=15, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"{path} could not run: {exc}"
