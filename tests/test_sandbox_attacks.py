@@ -291,14 +291,14 @@ def test_a_hostile_tool_created_in_a_scripted_run_reaches_nothing(victim: Victim
         session = json.loads(result.stdout)
         events = victim.project / session["run_dir"] / "events.jsonl"
         runs = [json.loads(line) for line in events.read_text().splitlines()]
-        tool_runs = [e for e in runs if e.get("type") == "tool_run"]
+        tool_runs = [e.get("data", e) for e in runs if e.get("kind") == "tool_run"]
         assert tool_runs and tool_runs[-1]["ok"], tool_runs
         _assert_all_refused(tool_runs[-1]["result"])
     for path in victim.project.rglob("*"):
         assert "planted" not in path.name
-        if path.is_file():
+        if path.is_file() and path.name != ".env":  # the sessions, runs, library, agents
             assert CANARY not in path.read_text(errors="replace"), path
-    _assert_untouched(victim, _tree_digest(*guarded) and victim.digest(), token)
+    _assert_untouched(victim, victim.digest(), token)
 
 
 def test_strict_refuses_unix_sockets_even_in_a_granted_folder(victim: Victim) -> None:
