@@ -95,7 +95,7 @@ def attack(p: dict, token: str):
     out["cli_environ"] = _try(_environs)
     subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", token], start_new_session=True)
     return out
-'''
+'''  # noqa: E501 - the hostile tool's source
 
 
 def _tree_digest(*roots: Path) -> dict[str, str]:

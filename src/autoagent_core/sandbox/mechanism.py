@@ -103,3 +103,23 @@ def require_bwrap(mode: str) -> Mechanism:
         raise SandboxError(f"the {mode} sandbox cannot be enforced on this machine: {detail}; "
                            "refusing to run the tool")
     return mechanism
+
+
+REACH = {
+    "strict": "no network; reads the system, Python and --allow-read paths; writes the scratch "
+              "folder and --allow-write paths; no Unix sockets",
+    "open": "network; reads all but credentials, .env and autoagent's config; writes the "
+            "working directory and scratch folder, not the tool library, agents, sessions, "
+            "runs or .git",
+    "none": "NO SANDBOX: tools run as you, with your files, network and credentials",
+}
+
+
+def describe_mode(mode: str) -> str:
+    """One line: the mode in force, what it reaches, and the mechanism (or why it cannot
+    run)."""
+    if mode == "none":
+        return f"sandbox: none ({REACH['none']})"
+    mechanism, detail = mechanism_status()
+    state = detail if mechanism is not None else f"UNAVAILABLE, tools will not run: {detail}"
+    return f"sandbox: {mode} ({REACH[mode]}; {state})"
