@@ -2,9 +2,10 @@
 
 The reference is the bare cost of starting the same interpreter (``python -I -c pass``,
 a minimal environment, no sandbox); each call goes through bubblewrap with every mount and
-namespace of its mode. The figures are medians of several runs, interleaved (reference,
-open, strict, reference, ...) so that machine load hits all of them alike, and the ratio
-of each mode to the reference (the target: at most 3x).
+namespace of its mode. A ``none``-mode call (the same child without bubblewrap) shows
+what the child itself costs. The figures are medians of several runs, interleaved
+(reference, none, open, strict, reference, ...) so that machine load hits all of them
+alike, and the ratio of each mode to the reference (the target: at most 3x).
 
     .venv/bin/python bench/sandbox_call.py [--runs 30]
 """
@@ -48,8 +49,8 @@ def main() -> None:
                        stdin=subprocess.DEVNULL)
 
     measured: dict[str, Callable[[], None]] = {"python -I -c pass": reference}
-    for mode in ("open", "strict"):
-        reason = unavailable_reason(mode)
+    for mode in ("none", "open", "strict"):
+        reason = None if mode == "none" else unavailable_reason(mode)
         if reason:
             print(f"{mode} mode not measured: {reason}")
             continue
@@ -73,7 +74,8 @@ def main() -> None:
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     for label, value in medians.items():
         ratio = value / ref
-        verdict = "" if label.startswith("python") else (
+        verdict = f"  ratio {ratio:.2f}x (no sandbox: the child's own cost)" \
+            if label.startswith("none") else "" if label.startswith("python") else (
             f"  ratio {ratio:.2f}x ({'within' if ratio <= TARGET_RATIO else 'OVER'} "
             f"the {TARGET_RATIO:g}x target)")
         print(f"{label:<22} median {value:6.1f} ms{verdict}")

