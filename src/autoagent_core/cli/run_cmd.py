@@ -58,7 +58,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Solve a task: the Coder writes and runs tools, the Supervisor decides.
 
-        Exit codes: 0 done, 1 failed or turn limit, 2 usage, 3 configuration, 4 backend (the session is kept as interrupted: --resume continues it), 130 Ctrl-C (interrupted, resumable).
+        Exit codes: 0 done, 1 failed or turn limit, 2 usage, 3 configuration, 4 backend (the session is kept as interrupted: --resume continues it), 9 the sandbox cannot be enforced here, 130 Ctrl-C (interrupted, resumable).
         """  # noqa: E501 - one paragraph in --help
         task = _read_task(task_arg, task_opt)
         overrides: dict[str, Any] = {
