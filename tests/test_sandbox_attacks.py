@@ -10,6 +10,7 @@ afterwards, no canary may appear in any output or file, and no process may outli
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -142,7 +143,8 @@ class SocketServer:
             except OSError:
                 return
             self.accepted += 1
-            conn.sendall(f"hello {CANARY}".encode())
+            with contextlib.suppress(OSError):  # a client that does not read
+                conn.sendall(f"hello {CANARY}".encode())
             conn.close()
 
     def close(self) -> None:
