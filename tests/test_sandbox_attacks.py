@@ -324,6 +324,21 @@ def test_strict_refuses_unix_sockets_even_in_a_granted_folder(victim: Victim) ->
     assert strict.returncode == 0, strict
     assert json.loads(strict.stdout) == {"pair": 2, "unix": "PermissionError"}
     assert project_socket.accepted == 0
+    # open mode shares the network namespace; Landlock scopes keep the host's abstract
+    # sockets out where the kernel has them (ABI 6)
+    from autoagent_core.sandbox.child import landlock_abi
+
+    if landlock_abi() >= 6:
+        abstract = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        name = f"\0autoagent-test-{os.getpid()}"
+        abstract.bind(name)
+        abstract.listen(1)
+        try:
+            far = _autoagent(victim, "tools", "run", "probe", "--sandbox", "open", "--args",
+                             json.dumps({"path": name}))
+            assert json.loads(far.stdout)["unix"] == "PermissionError", far
+        finally:
+            abstract.close()
     # open mode: a socket inside the working directory is the user's own business
     opened = _autoagent(victim, "tools", "run", "probe", "--sandbox", "open", "--args", args)
     assert json.loads(opened.stdout)["unix"] == "connected", opened

@@ -136,6 +136,29 @@ def confine_writes(writable: list[str]) -> None:
         os.close(ruleset)
 
 
+def scope_abstract_sockets() -> bool:
+    """Open mode shares the network namespace, and with it the host's abstract Unix
+    sockets: where Landlock has scopes (ABI 6, Linux 6.12), refuse connecting to those
+    created outside this call. False where the kernel cannot."""
+    import ctypes
+    import struct
+
+    if landlock_abi() < 6:
+        return False
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    buf = ctypes.create_string_buffer(struct.pack("=QQQ", 0, 0, _SCOPE_ABSTRACT_UNIX), 24)
+    ruleset = libc.syscall(_SYS_CREATE, buf, ctypes.c_size_t(24), ctypes.c_uint32(0))
+    if ruleset < 0:
+        return False
+    try:
+        if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+            return False
+        return bool(libc.syscall(_SYS_RESTRICT, ctypes.c_int(ruleset), ctypes.c_uint32(0)) == 0)
+    finally:
+        os.close(ruleset)
+
+
 # --------------------------------------------------------------------------- limits
 def apply_limits(limits: dict[str, int]) -> None:
     """Memory (address space), CPU seconds and file size; no core files."""
@@ -322,6 +345,8 @@ def main() -> None:
     packages = request.get("packages")
     if packages:  # what a tool's pip install put beside the library serves every tool
         sys.path.append(packages)
+    if request.get("abstract_scope"):
+        scope_abstract_sockets()
     if request.get("strict"):
         try:
             confine_writes(request.get("writable") or [request["scratch"]])

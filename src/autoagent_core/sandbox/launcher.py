@@ -287,6 +287,7 @@ def run_tool(code: str, name: str, args: dict[str, Any], settings: Settings,
         request = {
             "name": name, "code": code, "filename": f"{name}.py", "args": args,
             "strict": mode == "strict", "scratch": str(scratch),
+            "abstract_scope": mode == "open",
             "writable": [str(p) for p in layout.writable() if p.exists()] if layout else [],
             "packages": str(layout.packages) if layout else None,
             "result_max_bytes": settings.tool_result_max_bytes,
