@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: lint, types, tests, and the real local model.
-# Installs what it needs: Debian's chromium (HTML timeline tests), nox, and the
-# llama-cpp-python wheel built with flags that work on these CPUs.
+# Installs what it needs: Debian's bubblewrap (the tool sandbox) and chromium (HTML timeline
+# tests), nox, and the llama-cpp-python wheel built with flags that work on these CPUs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if ! command -v bwrap >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap
+fi
 if [ -x scripts/install-chromium.sh ] || [ -f scripts/install-chromium.sh ]; then
   bash scripts/install-chromium.sh
 fi

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from conftest import CliFn
@@ -103,19 +102,37 @@ def test_tool_output_goes_to_stderr_and_json_mode_has_everything(cli: CliFn,
     assert outcome["ok"] and outcome["result"] == "HI" and outcome["stdout"] == "working\n"
 
 
-def test_strict_sandbox_refuses_where_it_cannot_be_enforced(cli: CliFn, isolated: Path) -> None:
+def test_sandbox_refuses_where_it_cannot_be_enforced(cli: CliFn, isolated: Path) -> None:
     tools = isolated / ".permanent_tools"
     tools.mkdir()
     (tools / "one.py").write_text("def one():\n    return 1\n")
-    # without unshare on PATH, strict mode cannot be enforced: exit 9, nothing runs
-    refused = cli("tools", "run", "one", "--sandbox", "strict", env={"PATH": "/nonexistent"})
-    assert refused.returncode == 9, refused
-    assert "strict sandbox mode cannot be enforced" in refused.stderr
-    env_strict = cli("tools", "run", "one", env={"PATH": "/nonexistent",
-                                                 "DANGEROUS_TOOLS": "0"})
-    assert env_strict.returncode == 9, env_strict
-    opened = cli("tools", "run", "one", "--sandbox", "open",
-                 env={"PATH": os.environ.get("PATH", "")})
+    before = (tools / "one.py").read_bytes()
+    # no working bubblewrap (an explicit path that does not exist, nothing on PATH): exit 9,
+    # one line saying why and what to install, and the tool does not run in any mode
+    missing = {"PATH": "/nonexistent", "AUTOAGENT_BWRAP": str(isolated / "no-such-bwrap")}
+    for extra, mode in ((["--sandbox", "strict"], "strict"), ([], "open"),
+                        (["--sandbox", "open"], "open")):
+        refused = cli("tools", "run", "one", *extra, env=missing)
+        assert refused.returncode == 9, refused
+        lines = refused.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("autoagent: error: "), refused
+        assert f"the {mode} sandbox cannot be enforced" in lines[0]
+        assert "apt-get install bubblewrap" in lines[0]
+        assert refused.stdout == ""
+    env_strict = cli("tools", "run", "one", env={**missing, "DANGEROUS_TOOLS": "0"})
+    assert env_strict.returncode == 9 and "strict sandbox" in env_strict.stderr, env_strict
+    # a bwrap that cannot create namespaces (here: one that always fails) is refused too
+    failing = isolated / "failing-bwrap"
+    failing.write_text("#!/bin/sh\necho 'bwrap: No permissions to create new namespace' >&2\n"
+                       "exit 1\n")
+    failing.chmod(0o755)
+    broken = cli("tools", "run", "one", env={"AUTOAGENT_BWRAP": str(failing)})
+    assert broken.returncode == 9, broken
+    assert "No permissions to create new namespace" in broken.stderr
+    assert "kernel.unprivileged_userns_clone=1" in broken.stderr
+    assert len(broken.stderr.strip().splitlines()) == 1
+    assert (tools / "one.py").read_bytes() == before
+    opened = cli("tools", "run", "one", "--sandbox", "open")
     assert opened.returncode == 0 and json.loads(opened.stdout) == 1
 
 

@@ -186,6 +186,8 @@ def locked(lock_path: Path, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
         raise StorageError(
             f"timed out after {timeout:g}s waiting for the lock {lock_path}"
         ) from None
+    except OSError as exc:  # a folder without permissions (chmod 000): one error line
+        raise StorageError(f"cannot lock {lock_path}: {exc.strerror or exc}") from None
     try:
         yield
     finally:

@@ -89,6 +89,13 @@ class Settings:
                                         env=("TOOL_CODE_MAX_CHARS",), minimum=1)
     dangerous_tools: bool = _setting(True, "Open sandbox (network, files, subprocesses); "
                                      "false = strict", env=("DANGEROUS_TOOLS",))
+    sandbox: str = _setting("", "Sandbox mode: strict, open or none (empty: from "
+                            "dangerous_tools); none only from --sandbox none or this file",
+                            choices=("", "strict", "open", "none"))
+    allow_read: list[str] = _setting(  # noqa: RUF009 - _setting returns a field()
+        [], "Extra paths tools may read in strict mode (--allow-read)")
+    allow_write: list[str] = _setting(  # noqa: RUF009 - _setting returns a field()
+        [], "Extra paths tools may write in strict and open mode (--allow-write)")
     tool_timeout: float = _setting(30.0, "Wall-clock seconds per tool call", minimum=0.1)
     tool_cpu_seconds: int = _setting(30, "CPU seconds per tool call", minimum=1)
     tool_memory_mb: int = _setting(1024, "Address-space limit of a tool call, MiB", minimum=64)
@@ -270,7 +277,29 @@ def load_settings(
         sources[key] = "default"
     settings = Settings(**values)
     settings.sources = sources
+    if settings.sandbox == "none" and sources["sandbox"] not in ("option", "config"):
+        raise ConfigError(f"sandbox mode 'none' was asked for by {sources['sandbox']}; it is "
+                          "accepted only from --sandbox none or the user config file "
+                          f"({config_path()})")
     return settings
+
+
+_SOURCE_RANK = ("option", "env", ".env", "config", "default")
+
+
+def _rank(source: str) -> int:
+    return _SOURCE_RANK.index(source.split(" ")[0]) if source else len(_SOURCE_RANK)
+
+
+def sandbox_mode(settings: Settings) -> str:
+    """The sandbox mode in force: ``sandbox`` or, when ``dangerous_tools`` was given by a
+    stronger source (a flag beats the environment beats ``.env`` beats the config file),
+    open for true and strict for false."""
+    sources = settings.sources
+    if settings.sandbox and _rank(sources.get("sandbox", "default")) <= _rank(
+            sources.get("dangerous_tools", "default")):
+        return settings.sandbox
+    return "open" if settings.dangerous_tools else "strict"
 
 
 def set_config_value(key: str, raw: str) -> tuple[Path, Any]:

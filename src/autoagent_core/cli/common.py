@@ -23,6 +23,20 @@ def settings(**overrides: Any) -> Settings:
     return load_settings({k: v for k, v in overrides.items() if v is not None})
 
 
+def sandbox_overrides(sandbox: str | None, allow_read: list[str] | None,
+                      allow_write: list[str] | None) -> dict[str, Any]:
+    """The settings given by ``--sandbox``, ``--allow-read`` and ``--allow-write``."""
+    overrides: dict[str, Any] = {"allow_read": allow_read or None,
+                                 "allow_write": allow_write or None}
+    if sandbox is not None:
+        if sandbox not in ("strict", "open", "none"):
+            raise UsageError(f"--sandbox must be strict, open or none, not {sandbox!r}")
+        overrides["sandbox"] = sandbox
+        if sandbox != "none":
+            overrides["dangerous_tools"] = sandbox == "open"
+    return overrides
+
+
 def is_terminal() -> bool:
     return sys.stdout.isatty()
 

@@ -13,15 +13,23 @@ app = typer.Typer(help="Show and change settings (flag > env > .env > config fil
 @app.command("show")
 def show(as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout.")) -> None:
     """Every setting, its value (secrets masked) and where it came from."""
-    from autoagent_core.config import config_path, display_value, load_settings, setting_fields
+    from autoagent_core.config import (
+        config_path,
+        display_value,
+        load_settings,
+        sandbox_mode,
+        setting_fields,
+    )
+    from autoagent_core.sandbox.mechanism import describe_mode
 
     settings = load_settings()
+    sandbox_line = describe_mode(sandbox_mode(settings))
     rows = [
         (f.name, display_value(settings, f.name), settings.sources.get(f.name, "default"))
         for f in setting_fields()
     ]
     if as_json:
-        print_json({"config_file": str(config_path()),
+        print_json({"config_file": str(config_path()), "sandbox": sandbox_line,
                     "settings": {k: {"value": v, "source": s} for k, v, s in rows}})
         return
     if is_terminal():
@@ -31,7 +39,9 @@ def show(as_json: bool = typer.Option(False, "--json", help="One JSON object on 
         for key, value, source in rows:
             table.add_row(key, str(value), source)
         console().print(table)
+        console().print(sandbox_line)
         return
+    print(sandbox_line)
     for key, value, source in rows:
         print(f"{key} = {value!r}  ({source})")
 

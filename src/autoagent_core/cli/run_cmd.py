@@ -48,12 +48,17 @@ def register(app: typer.Typer) -> None:
         sessions_dir: str = typer.Option(None, "--sessions-dir", help="Session folder."),
         log_dir: str = typer.Option(None, "--log-dir", help="Run timelines folder."),
         sandbox: str = typer.Option(None, "--sandbox",
-                                    help="strict (no network, confined writes) or open."),
+                                    help="strict (no network, reads only the system, writes "
+                                         "only scratch), open (default) or none."),
+        allow_read: list[str] = typer.Option(None, "--allow-read", metavar="PATH",
+                                             help="Let tools read PATH in strict mode."),
+        allow_write: list[str] = typer.Option(None, "--allow-write", metavar="PATH",
+                                              help="Let tools write PATH."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     ) -> None:
         """Solve a task: the Coder writes and runs tools, the Supervisor decides.
 
-        Exit codes: 0 done, 1 failed or turn limit, 2 usage, 3 configuration, 4 backend (the session is kept as interrupted: --resume continues it), 130 Ctrl-C (interrupted, resumable).
+        Exit codes: 0 done, 1 failed or turn limit, 2 usage, 3 configuration, 4 backend (the session is kept as interrupted: --resume continues it), 9 the sandbox cannot be enforced here, 130 Ctrl-C (interrupted, resumable).
         """  # noqa: E501 - one paragraph in --help
         task = _read_task(task_arg, task_opt)
         overrides: dict[str, Any] = {
@@ -63,10 +68,7 @@ def register(app: typer.Typer) -> None:
         }
         if script is not None:
             overrides.update(backend="scripted", script=script)
-        if sandbox is not None:
-            if sandbox not in ("strict", "open"):
-                raise UsageError(f"--sandbox must be strict or open, not {sandbox!r}")
-            overrides["dangerous_tools"] = sandbox == "open"
+        overrides.update(common.sandbox_overrides(sandbox, allow_read, allow_write))
         settings = common.settings(**overrides)
         _execute(settings, task, session_id, resume, as_json)
 

@@ -25,21 +25,23 @@ app = typer.Typer(help="Manage the tool library (list, show, run, history, rollb
 
 TOOLS_DIR = typer.Option(None, "--tools-dir", metavar="DIR",
                          help="Tool library folder (default .permanent_tools; TOOL_STORE_DIR).")
-SANDBOX = typer.Option(None, "--sandbox", metavar="strict|open",
-                       help="open: network, files, subprocesses (DANGEROUS_TOOLS=1, default); "
-                            "strict: no network, writes only in the scratch folder.")
+SANDBOX = typer.Option(None, "--sandbox", metavar="strict|open|none",
+                       help="open: network, files in the working directory, subprocesses, pip "
+                            "(DANGEROUS_TOOLS=1, default); strict: no network, reads only the "
+                            "system, writes only the scratch folder; none: no sandbox.")
+ALLOW_READ = typer.Option(None, "--allow-read", metavar="PATH",
+                          help="Let tools read PATH in strict mode (repeatable).")
+ALLOW_WRITE = typer.Option(None, "--allow-write", metavar="PATH",
+                           help="Let tools write PATH (repeatable).")
 
 
-def _settings(tools_dir: str | None, sandbox: str | None = None) -> Settings:
-    from autoagent_core.cli.common import settings
-    from autoagent_core.errors import UsageError
+def _settings(tools_dir: str | None, sandbox: str | None = None,
+              allow_read: list[str] | None = None,
+              allow_write: list[str] | None = None) -> Settings:
+    from autoagent_core.cli.common import sandbox_overrides, settings
 
-    dangerous: bool | None = None
-    if sandbox is not None:
-        if sandbox not in ("strict", "open"):
-            raise UsageError(f"--sandbox must be 'strict' or 'open', not {sandbox!r}")
-        dangerous = sandbox == "open"
-    return settings(tools_dir=tools_dir, dangerous_tools=dangerous)
+    return settings(tools_dir=tools_dir,
+                    **sandbox_overrides(sandbox, allow_read, allow_write))
 
 
 def _store(settings: Settings) -> ToolStore:
@@ -147,6 +149,8 @@ def run(
                                  help="The whole outcome (ok, result, error, output, "
                                       "duration) as JSON."),
     sandbox: str = SANDBOX,
+    allow_read: list[str] = ALLOW_READ,
+    allow_write: list[str] = ALLOW_WRITE,
     tools_dir: str = TOOLS_DIR,
 ) -> None:
     """Run a tool in the sandbox; its JSON result goes to stdout. Exit 1 when it fails."""
@@ -158,7 +162,7 @@ def run(
     if not isinstance(parsed, dict):
         raise UsageError(f"--args must be a JSON object such as '{{\"x\": 1}}', "
                          f"not {type(parsed).__name__}")
-    settings = _settings(tools_dir, sandbox)
+    settings = _settings(tools_dir, sandbox, allow_read, allow_write)
     if "." in name:  # a tool of a source beside the library (an MCP server's)
         result = _run_external(name, parsed, settings)
     else:

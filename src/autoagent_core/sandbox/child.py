@@ -92,8 +92,8 @@ def landlock_abi() -> int:
     return int(version) if version > 0 else 0
 
 
-def confine_writes(scratch: str) -> None:
-    """Allow writes only beneath ``scratch`` (and to /dev/null); deny TCP bind/connect."""
+def confine_writes(writable: list[str]) -> None:
+    """Allow writes only beneath ``writable`` (and to /dev/null); deny TCP bind/connect."""
     import ctypes
     import struct
 
@@ -118,7 +118,8 @@ def confine_writes(scratch: str) -> None:
     if ruleset < 0:
         raise OSError(ctypes.get_errno(), "landlock_create_ruleset failed")
     try:
-        for path, access in ((scratch, write_dir), ("/dev/null", write_file)):
+        rules = [(path, write_dir) for path in writable] + [("/dev/null", write_file)]
+        for path, access in rules:
             fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
             try:
                 rule = ctypes.create_string_buffer(struct.pack("=Qi", access, fd), 12)
@@ -131,6 +132,29 @@ def confine_writes(scratch: str) -> None:
             raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS) failed")
         if libc.syscall(_SYS_RESTRICT, ctypes.c_int(ruleset), ctypes.c_uint32(0)) < 0:
             raise OSError(ctypes.get_errno(), "landlock_restrict_self failed")
+    finally:
+        os.close(ruleset)
+
+
+def scope_abstract_sockets() -> bool:
+    """Open mode shares the network namespace, and with it the host's abstract Unix
+    sockets: where Landlock has scopes (ABI 6, Linux 6.12), refuse connecting to those
+    created outside this call. False where the kernel cannot."""
+    import ctypes
+    import struct
+
+    if landlock_abi() < 6:
+        return False
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    buf = ctypes.create_string_buffer(struct.pack("=QQQ", 0, 0, _SCOPE_ABSTRACT_UNIX), 24)
+    ruleset = libc.syscall(_SYS_CREATE, buf, ctypes.c_size_t(24), ctypes.c_uint32(0))
+    if ruleset < 0:
+        return False
+    try:
+        if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+            return False
+        return bool(libc.syscall(_SYS_RESTRICT, ctypes.c_int(ruleset), ctypes.c_uint32(0)) == 0)
     finally:
         os.close(ruleset)
 
@@ -317,9 +341,15 @@ def main() -> None:
     with open(sys.argv[1], "rb") as fh:
         request = json.load(fh)
     RESULT_FD, STATUS_FD = int(request["result_fd"]), int(request["status_fd"])
+    os.environ.pop("PWD", None)  # set by bwrap's chdir; the tool's environment stays minimal
+    packages = request.get("packages")
+    if packages:  # what a tool's pip install put beside the library serves every tool
+        sys.path.append(packages)
+    if request.get("abstract_scope"):
+        scope_abstract_sockets()
     if request.get("strict"):
         try:
-            confine_writes(request["scratch"])
+            confine_writes(request.get("writable") or [request["scratch"]])
         except OSError as exc:
             _send(STATUS_FD, {"sandbox_error": f"cannot confine writes: {exc}"})
             os._exit(70)

@@ -1,26 +1,23 @@
-"""Run tool code in a separate, limited process; never in the CLI's own process.
+"""Run tool code in a separate, confined process; never in the CLI's own process.
 
-Each call starts ``python -I -B sandbox_child.py REQUEST`` (see :mod:`sandbox_child`):
+Each call starts ``python -I -B child.py REQUEST`` (see :mod:`child`):
 
-* inside ``unshare --user --map-root-user --pid --fork --kill-child`` when the machine
-  allows it (unprivileged user and PID namespaces): killing ``unshare`` kills the PID
-  namespace's init and with it every process of the call, also a grandchild that called
-  ``setsid``. Without ``unshare`` (open mode only) the process group is killed and the
-  processes carrying the call's marker variable are swept, best effort;
-* with limits on address space, CPU seconds and file size (``setrlimit`` in the child),
-  a wall-clock timeout, and stdout/stderr captured up to ``tool_output_max_bytes``;
-* with a minimal environment (``PATH``, ``HOME`` and ``TMPDIR`` = the working directory,
-  ``LANG``), so no API key, token or password of the user reaches the tool;
-* in its own working directory, a fresh temp directory per call unless ``workdir`` is
-  given;
+* in ``strict`` and ``open`` mode inside bubblewrap (:mod:`mechanism` finds it,
+  :mod:`confinement` builds its command line): new user, PID, mount, IPC and UTS namespaces
+  (and network in strict), hidden credentials and config, read-only stores and installation,
+  a private ``/tmp``; the PID namespace ends with the call, so a grandchild that called
+  ``setsid`` dies too. Where bubblewrap cannot build that, the call raises
+  :class:`SandboxError` (exit 9): no mode runs weaker than asked;
+* in ``none`` mode (only ``--sandbox none`` or the user config) as the user, after a warning
+  line; the process group is killed and the processes carrying the call's marker variable
+  are swept, best effort;
+* with limits on address space, CPU seconds and file size (``setrlimit`` in the child;
+  strict adds Landlock: writes only to the scratch folder and ``--allow-write`` paths, and a
+  seccomp filter refusing ``socket(AF_UNIX)``), a wall-clock timeout, and stdout/stderr
+  captured up to ``tool_output_max_bytes``;
+* with a minimal environment (``PATH``, ``HOME`` and ``TMPDIR`` = the scratch folder,
+  ``LANG``, pip's target folder), so no API key, token or password of the user reaches it;
 * results come back as JSON on a pipe of their own, at most ``tool_result_max_bytes``.
-
-Open mode (``DANGEROUS_TOOLS=1``, the default, as in the original AutoAgent) allows
-network, imports, files and subprocesses within these limits. Strict mode
-(``dangerous_tools = false`` or ``--sandbox strict``) adds ``unshare --net`` (no network)
-and a Landlock ruleset that allows writes only beneath the working directory; where the
-machine cannot enforce both, :func:`run_tool` raises :class:`SandboxError` (exit 9) instead
-of running the tool unconfined.
 """
 
 from __future__ import annotations
@@ -37,42 +34,25 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autoagent_core.config import Settings
+from autoagent_core.config import Settings, sandbox_mode
 from autoagent_core.errors import SandboxError
+from autoagent_core.sandbox.outcome import FLOOD_FACTOR, Outcome, Stream, to_result
 from autoagent_core.types import ToolResult
 
 CHILD_PROGRAM = Path(__file__).with_name("child.py")
-UNSHARE_ARGS = ("--user", "--map-root-user", "--pid", "--fork", "--kill-child")
 MARKER_VAR = "AUTOAGENT_SANDBOX_CALL"
 EXIT_GRACE_S = 0.5  # after the child exits, how long leftover writers may hold the pipes
-FLOOD_FACTOR = 16  # output beyond this many times the cap stops the call
 READ_CHUNK = 65536
 DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
+NONE_WARNING = ("autoagent: warning: sandbox mode 'none': tools run as you, with your files, "
+                "network and credentials (set by --sandbox none or the user config)")
+__all__ = ["FLOOD_FACTOR", "run_tool", "strict_available", "sweep_marked"]
 
 
 # --------------------------------------------------------------------------- capabilities
-@functools.lru_cache(maxsize=4)
-def _unshare_works(net: bool) -> str | None:
-    """None when ``unshare`` can create the namespaces here, else the reason it cannot."""
-    exe = shutil.which("unshare")
-    if exe is None:
-        return "the unshare command (util-linux) is not installed"
-    argv = [exe, *UNSHARE_ARGS, *(["--net"] if net else []), "true"]
-    try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=10,
-                              stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"unshare could not run: {exc}"
-    if proc.returncode != 0:
-        detail = proc.stderr.strip().splitlines()[-1:] or [f"exit code {proc.returncode}"]
-        return f"unshare failed: {detail[0]}"
-    return None
-
-
 @functools.lru_cache(maxsize=1)
 def _landlock_reason() -> str | None:
     if not sys.platform.startswith("linux"):
@@ -86,9 +66,19 @@ def _landlock_reason() -> str | None:
     return None if abi >= 1 else "the kernel does not offer Landlock"
 
 
+def unavailable_reason(mode: str) -> str | None:
+    """Why ``mode`` (strict or open) cannot be enforced on this machine, or None."""
+    from autoagent_core.sandbox.mechanism import mechanism_status
+
+    mechanism, detail = mechanism_status()
+    if mechanism is None:
+        return detail
+    return _landlock_reason() if mode == "strict" else None
+
+
 def strict_unavailable_reason() -> str | None:
     """Why strict mode cannot be enforced on this machine, or None when it can."""
-    return _unshare_works(True) or _landlock_reason()
+    return unavailable_reason("strict")
 
 
 def strict_available() -> bool:
@@ -97,9 +87,10 @@ def strict_available() -> bool:
 
 
 # --------------------------------------------------------------------------- environment
-def child_environment(workdir: Path, marker: str) -> dict[str, str]:
-    """The whole environment of a tool: nothing from the user's but PATH and LANG."""
-    return {
+def child_environment(workdir: Path, marker: str, packages: Path | None) -> dict[str, str]:
+    """The whole environment of a tool: nothing from the user's but PATH and LANG; pip
+    installs into the packages folder, which the tools' Python processes import from."""
+    env = {
         "PATH": os.environ.get("PATH") or DEFAULT_PATH,
         "HOME": str(workdir),
         "TMPDIR": str(workdir),
@@ -108,47 +99,19 @@ def child_environment(workdir: Path, marker: str) -> dict[str, str]:
         "PYTHONDONTWRITEBYTECODE": "1",
         MARKER_VAR: marker,
     }
+    if packages is not None:
+        env.update(PIP_TARGET=str(packages), PYTHONPATH=str(packages),
+                   PIP_DISABLE_PIP_VERSION_CHECK="1")
+    return env
 
 
 # --------------------------------------------------------------------------- collection
-@dataclass
-class _Stream:
-    cap: int
-    data: bytearray = field(default_factory=bytearray)
-    total: int = 0
-
-    def add(self, chunk: bytes) -> None:
-        self.total += len(chunk)
-        room = self.cap - len(self.data)
-        if room > 0:
-            self.data += chunk[:room]
-
-    @property
-    def truncated(self) -> bool:
-        return self.total > self.cap
-
-    def text(self) -> str:
-        return self.data.decode("utf-8", errors="replace")
-
-
-@dataclass
-class _Outcome:
-    stdout: _Stream
-    stderr: _Stream
-    result: _Stream
-    status: _Stream
-    timed_out: bool = False
-    flooded: str | None = None  # "stdout" or "stderr"
-    oversized: bool = False  # the result or status channel went past its cap
-    duration_s: float = 0.0
-
-
 def _collect(proc: subprocess.Popen[bytes], fds: dict[str, int], timeout: float,
-             settings: Settings) -> _Outcome:
+             settings: Settings) -> Outcome:
     """Read the four pipes until they close, the time is up, or the output floods."""
     out_cap = settings.tool_output_max_bytes
-    outcome = _Outcome(_Stream(out_cap), _Stream(out_cap),
-                       _Stream(settings.tool_result_max_bytes + 1024), _Stream(64 * 1024))
+    outcome = Outcome(Stream(out_cap), Stream(out_cap),
+                       Stream(settings.tool_result_max_bytes + 1024), Stream(64 * 1024))
     streams = {"stdout": outcome.stdout, "stderr": outcome.stderr,
                "result": outcome.result, "status": outcome.status}
     start = time.monotonic()
@@ -231,58 +194,12 @@ def sweep_marked(marker: str) -> int:
     return killed
 
 
-# --------------------------------------------------------------------------- running
-def _json_or_none(stream: _Stream) -> Any:
-    if not stream.data or stream.truncated:
-        return None
-    try:
-        return json.loads(stream.data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return None
-
-
-def _raw_failure(outcome: _Outcome, settings: Settings, timeout: float) -> dict[str, Any]:
-    """What went wrong when the worker returned no usable result."""
-    if outcome.timed_out:
-        return {"class": "timeout", "type": None,
-                "message": f"the call was stopped after {timeout:g} s (wall-clock limit)"}
-    if outcome.flooded:
-        cap = settings.tool_output_max_bytes
-        return {"class": "output_too_large", "type": None,
-                "message": f"the tool wrote more than {FLOOD_FACTOR * cap} bytes to "
-                           f"{outcome.flooded} and was stopped; output is cut at {cap} bytes "
-                           "per stream"}
-    if outcome.result.truncated:
-        return {"class": "output_too_large", "type": None,
-                "message": f"the tool's result is larger than "
-                           f"{settings.tool_result_max_bytes} bytes"}
-    if outcome.result.data:
-        return {"class": "exception", "type": None,
-                "message": "the tool's result channel held something that is not the "
-                           "expected JSON (did the tool write to file descriptor 3?)"}
-    status = _json_or_none(outcome.status) or {}
-    sig = status.get("signal")
-    cpu = float(status.get("cpu_seconds") or 0.0)
-    if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu >= settings.tool_cpu_seconds):
-        return {"class": "cpu", "type": None,
-                "message": f"the CPU time limit of {settings.tool_cpu_seconds} s was reached"}
-    if sig == signal.SIGKILL:
-        return {"class": "memory", "type": None,
-                "message": "the tool process was killed (SIGKILL), most likely out of memory"}
-    if sig:
-        return {"class": "exception", "type": None,
-                "message": f"the tool process died of signal {signal.Signals(sig).name}"}
-    code = status.get("exit_code")
-    return {"class": "exception", "type": None,
-            "message": f"the tool process ended (exit code {code}) without returning a result"}
-
-
 PR_SET_PDEATHSIG = 1
 
 
 def _die_with_parent_hook() -> Any:
     """A pre-exec hook that makes the launched process get SIGKILL when autoagent dies
-    (even by ``kill -9``): ``unshare --kill-child`` then takes the whole tool tree with it,
+    (even by ``kill -9``) in ``none`` mode (bwrap has ``--die-with-parent`` for the others),
     so no tool outlives the run that started it. ``None`` where prctl is unavailable."""
     if not sys.platform.startswith("linux"):
         return None
@@ -304,13 +221,36 @@ def _die_with_parent_hook() -> Any:
 _DIE_WITH_PARENT = _die_with_parent_hook()
 
 
-def _start(argv: list[str], env: dict[str, str], cwd: Path,
-           keep: tuple[int, ...]) -> subprocess.Popen[bytes]:
+def _start(argv: list[str], env: dict[str, str], cwd: Path, keep: tuple[int, ...],
+           die_with_parent: bool) -> subprocess.Popen[bytes]:
+    """Start the call; bwrap's own ``--die-with-parent`` makes the pre-exec hook (which
+    forces a slower fork) unnecessary in the sandboxed modes."""
     return subprocess.Popen(
         argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env=env, cwd=cwd, start_new_session=True, close_fds=True, pass_fds=keep,
-        preexec_fn=_DIE_WITH_PARENT,
+        preexec_fn=_DIE_WITH_PARENT if die_with_parent else None,
     )
+
+
+_warned_none = False
+
+
+def _warn_none() -> None:
+    global _warned_none
+    if not _warned_none:
+        _warned_none = True
+        sys.stderr.write(NONE_WARNING + "\n")
+        sys.stderr.flush()
+
+
+def _check_mode(mode: str) -> None:
+    if mode == "none":
+        _warn_none()
+        return
+    reason = unavailable_reason(mode)
+    if reason:
+        raise SandboxError(f"the {mode} sandbox cannot be enforced on this machine: {reason}; "
+                           "refusing to run the tool")
 
 
 def run_tool(code: str, name: str, args: dict[str, Any], settings: Settings,
@@ -318,18 +258,12 @@ def run_tool(code: str, name: str, args: dict[str, Any], settings: Settings,
     """Run the function ``name`` defined by ``code`` with ``args`` as keyword arguments.
 
     Never raises for what the tool does (that is a failed :class:`ToolResult` with a
-    classified error); raises :class:`SandboxError` when strict mode cannot be enforced.
+    classified error); raises :class:`SandboxError` when the mode cannot be enforced.
     """
-    strict = not settings.dangerous_tools
-    if strict:
-        reason = strict_unavailable_reason()
-        if reason:
-            raise SandboxError(
-                f"strict sandbox mode cannot be enforced on this machine ({reason}); "
-                "refusing to run the tool unconfined. Use --sandbox open "
-                "(DANGEROUS_TOOLS=1) to run it without network and file confinement"
-            )
-    use_namespaces = _unshare_works(strict) is None
+    from autoagent_core.sandbox import confinement
+
+    mode = sandbox_mode(settings)
+    _check_mode(mode)
     if workdir is not None:
         try:
             workdir.mkdir(parents=True, exist_ok=True)
@@ -340,10 +274,22 @@ def run_tool(code: str, name: str, args: dict[str, Any], settings: Settings,
     scratch = workdir.resolve() if workdir is not None else Path(
         tempfile.mkdtemp(prefix="autoagent-tool-"))
     marker = secrets.token_hex(8)
+    layout: confinement.Layout | None = None
     try:
+        prefix: list[str] = []
+        keep: tuple[int, ...] = ()
+        if mode != "none":
+            layout = confinement.prepare(mode, settings, Path.cwd(), scratch, control,
+                                         CHILD_PROGRAM)
+            prefix = confinement.command(layout)
+            keep = () if layout.seccomp_fd is None else (layout.seccomp_fd,)
+        packages = layout.packages if layout is not None and mode == "open" else None
         request = {
             "name": name, "code": code, "filename": f"{name}.py", "args": args,
-            "strict": strict, "scratch": str(scratch),
+            "strict": mode == "strict", "scratch": str(scratch),
+            "abstract_scope": mode == "open",
+            "writable": [str(p) for p in layout.writable() if p.exists()] if layout else [],
+            "packages": str(layout.packages) if layout else None,
             "result_max_bytes": settings.tool_result_max_bytes,
             "limits": {"memory_bytes": settings.tool_memory_mb * 1024 * 1024,
                        "cpu_seconds": settings.tool_cpu_seconds,
@@ -354,17 +300,17 @@ def run_tool(code: str, name: str, args: dict[str, Any], settings: Settings,
         request["result_fd"], request["status_fd"] = result_w, status_w
         request_path = control / "request.json"
         request_path.write_text(json.dumps(request), encoding="utf-8")
-        argv = [sys.executable, "-I", "-B", str(CHILD_PROGRAM), str(request_path)]
-        if use_namespaces:
-            argv = [shutil.which("unshare") or "unshare", *UNSHARE_ARGS,
-                    *(["--net"] if strict else []), *argv]
+        argv = [*prefix, sys.executable, "-I", "-B", str(CHILD_PROGRAM), str(request_path)]
         try:
-            proc = _start(argv, child_environment(scratch, marker), scratch,
-                          (result_w, status_w))
+            proc = _start(argv, child_environment(scratch, marker, packages), scratch,
+                          (result_w, status_w, *keep), die_with_parent=mode == "none")
         except OSError as exc:
             for fd in (result_r, result_w, status_r, status_w):
                 os.close(fd)
             raise SandboxError(f"cannot start the sandbox process: {exc}") from None
+        finally:
+            for fd in keep:
+                os.close(fd)
         os.close(result_w)
         os.close(status_w)
         assert proc.stdout is not None and proc.stderr is not None
@@ -373,7 +319,7 @@ def run_tool(code: str, name: str, args: dict[str, Any], settings: Settings,
         try:
             outcome = _collect(proc, fds, settings.tool_timeout, settings)
         finally:
-            _kill_tree(proc, marker, sweep=not use_namespaces)
+            _kill_tree(proc, marker, sweep=mode == "none")
             proc.stdout.close()
             proc.stderr.close()
             os.close(result_r)
@@ -382,32 +328,6 @@ def run_tool(code: str, name: str, args: dict[str, Any], settings: Settings,
         shutil.rmtree(control, ignore_errors=True)
         if workdir is None:
             shutil.rmtree(scratch, ignore_errors=True)
-    return _to_result(outcome, name, settings, strict)
-
-
-def _to_result(outcome: _Outcome, name: str, settings: Settings, strict: bool) -> ToolResult:
-    from autoagent_core.tools.errors import classify
-
-    status = _json_or_none(outcome.status) or {}
-    if status.get("sandbox_error"):
-        raise SandboxError(f"the sandbox could not be set up: {status['sandbox_error']}")
-    document = None if (outcome.timed_out or outcome.flooded) else _json_or_none(outcome.result)
-    if not isinstance(document, dict) or "ok" not in document:
-        if not status and not outcome.timed_out and not outcome.flooded \
-                and outcome.stderr.text().startswith("unshare:"):
-            raise SandboxError(f"the sandbox could not start: {outcome.stderr.text().strip()}")
-        document = {"ok": False, "error": _raw_failure(outcome, settings, settings.tool_timeout)}
-    truncated = outcome.stdout.truncated or outcome.stderr.truncated
-    result = ToolResult(ok=False, stdout=outcome.stdout.text(), stderr=outcome.stderr.text(),
-                        duration_s=round(outcome.duration_s, 4), truncated=truncated)
-    if document.get("ok") is True:
-        result.ok = True
-        result.result = document.get("result")
-        return result
-    raw = document.get("error")
-    raw = raw if isinstance(raw, dict) else {"class": "exception", "message": str(raw)}
-    error = classify(raw, name=name, settings=settings, strict=strict)
-    if truncated:
-        error["output_truncated"] = True
-    result.error = error
-    return result
+        if layout is not None:
+            confinement.remove_planted(layout)
+    return to_result(outcome, name, settings, mode == "strict")

@@ -170,9 +170,12 @@ def suggestions(kind: str, raw: dict[str, Any], *, name: str, settings: Any,
     if kind == "permission":
         if strict:
             return ["the strict sandbox allows writing only in the tool's working directory "
-                    "(the current directory when the tool starts)",
+                    "(the current directory when the tool starts) and --allow-write paths, "
+                    "and no Unix sockets (multiprocessing pools need --sandbox open)",
                     "write files with relative paths, or run with --sandbox open"]
-        return ["the file or directory is not accessible; write into the working directory"]
+        return ["the file or directory is not accessible: the sandbox hides credentials, "
+                ".env and autoagent's config, and keeps the tool library, agents, sessions, "
+                "runs and .git read-only; write into the working directory"]
     return list(_GENERIC_TIPS.get(kind, _GENERIC_TIPS["exception"]))
 
 

@@ -115,6 +115,9 @@ class FilesystemToolStore(FolderScan):
         except Timeout:
             raise StorageError(f"timed out after {atomic.LOCK_TIMEOUT_S:g}s waiting for the "
                                f"lock of {self.manifest_path}") from None
+        except OSError as exc:  # a folder without permissions (chmod 000): one error line
+            raise StorageError(f"cannot lock the tool library {self.directory}: "
+                               f"{exc.strerror or exc}") from None
         self._lock_depth = 1
         try:
             yield

