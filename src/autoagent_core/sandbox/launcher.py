@@ -8,6 +8,8 @@ Each call starts ``python -I -B sandbox_child.py REQUEST`` (see :mod:`sandbox_ch
   ``setsid``. Without ``unshare`` (open mode only) the process group is killed and the
   processes carrying the call's marker variable are swept, best effort;
 * with limits on address space, CPU seconds and file size (``setrlimit`` in the child),
+  on the whole process tree (process count, memory and CPU summed over every process of
+  the call: a cgroup or a watchdog, see :mod:`autoagent_core.sandbox.tree_limits`),
   a wall-clock timeout, and stdout/stderr captured up to ``tool_output_max_bytes``;
 * with a minimal environment (``PATH``, ``HOME`` and ``TMPDIR`` = the working directory,
   ``LANG``), so no API key, token or password of the user reaches the tool;
@@ -43,6 +45,7 @@ from typing import Any
 
 from autoagent_core.config import Settings
 from autoagent_core.errors import SandboxError
+from autoagent_core.sandbox.tree_limits import POLL_INTERVAL_S, TreeLimiter, tree_limiter
 from autoagent_core.types import ToolResult
 
 CHILD_PROGRAM = Path(__file__).with_name("child.py")
@@ -140,12 +143,15 @@ class _Outcome:
     timed_out: bool = False
     flooded: str | None = None  # "stdout" or "stderr"
     oversized: bool = False  # the result or status channel went past its cap
+    limit: str | None = None  # a limit of the process tree: memory, processes, cpu
+    limit_message: str = ""
     duration_s: float = 0.0
 
 
 def _collect(proc: subprocess.Popen[bytes], fds: dict[str, int], timeout: float,
-             settings: Settings) -> _Outcome:
-    """Read the four pipes until they close, the time is up, or the output floods."""
+             settings: Settings, limiter: TreeLimiter) -> _Outcome:
+    """Read the four pipes until they close, the time is up, the output floods or the
+    process tree reaches a limit."""
     out_cap = settings.tool_output_max_bytes
     outcome = _Outcome(_Stream(out_cap), _Stream(out_cap),
                        _Stream(settings.tool_result_max_bytes + 1024), _Stream(64 * 1024))
@@ -168,7 +174,9 @@ def _collect(proc: subprocess.Popen[bytes], fds: dict[str, int], timeout: float,
                 exited_at = now
             if exited_at is not None and now - exited_at > EXIT_GRACE_S:
                 break
-            wait = min(deadline - now, 0.05 if exited_at is None else EXIT_GRACE_S)
+            if limiter.poll():
+                break
+            wait = min(deadline - now, POLL_INTERVAL_S if exited_at is None else EXIT_GRACE_S)
             for key, _ in selector.select(timeout=max(wait, 0.001)):
                 label = key.data
                 try:
@@ -243,6 +251,8 @@ def _json_or_none(stream: _Stream) -> Any:
 
 def _raw_failure(outcome: _Outcome, settings: Settings, timeout: float) -> dict[str, Any]:
     """What went wrong when the worker returned no usable result."""
+    if outcome.limit:
+        return {"class": outcome.limit, "type": None, "message": outcome.limit_message}
     if outcome.timed_out:
         return {"class": "timeout", "type": None,
                 "message": f"the call was stopped after {timeout:g} s (wall-clock limit)"}
@@ -304,12 +314,19 @@ def _die_with_parent_hook() -> Any:
 _DIE_WITH_PARENT = _die_with_parent_hook()
 
 
-def _start(argv: list[str], env: dict[str, str], cwd: Path,
-           keep: tuple[int, ...]) -> subprocess.Popen[bytes]:
+def _start(argv: list[str], env: dict[str, str], cwd: Path, keep: tuple[int, ...],
+           limiter: TreeLimiter) -> subprocess.Popen[bytes]:
+    die_with_parent = _DIE_WITH_PARENT
+
+    def preexec() -> None:  # between fork and exec: into the call's cgroup, if any
+        limiter.preexec()
+        if die_with_parent is not None:
+            die_with_parent()
+
     return subprocess.Popen(
         argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env=env, cwd=cwd, start_new_session=True, close_fds=True, pass_fds=keep,
-        preexec_fn=_DIE_WITH_PARENT,
+        preexec_fn=preexec,
     )
 
 
@@ -340,14 +357,20 @@ def run_tool(code: str, name: str, args: dict[str, Any], settings: Settings,
     scratch = workdir.resolve() if workdir is not None else Path(
         tempfile.mkdtemp(prefix="autoagent-tool-"))
     marker = secrets.token_hex(8)
+    limiter: TreeLimiter | None = None
     try:
+        # the sandbox's own processes in the tree: unshare and the supervisor, or the
+        # supervisor alone
+        limiter = tree_limiter(settings, own_processes=2 if use_namespaces else 1,
+                               marker_entry=f"{MARKER_VAR}={marker}")
         request = {
             "name": name, "code": code, "filename": f"{name}.py", "args": args,
             "strict": strict, "scratch": str(scratch),
             "result_max_bytes": settings.tool_result_max_bytes,
             "limits": {"memory_bytes": settings.tool_memory_mb * 1024 * 1024,
                        "cpu_seconds": settings.tool_cpu_seconds,
-                       "file_bytes": settings.tool_file_max_mb * 1024 * 1024},
+                       "file_bytes": settings.tool_file_max_mb * 1024 * 1024,
+                       **limiter.child_limits()},
         }
         result_r, result_w = os.pipe()
         status_r, status_w = os.pipe()
@@ -360,25 +383,32 @@ def run_tool(code: str, name: str, args: dict[str, Any], settings: Settings,
                     *(["--net"] if strict else []), *argv]
         try:
             proc = _start(argv, child_environment(scratch, marker), scratch,
-                          (result_w, status_w))
-        except OSError as exc:
+                          (result_w, status_w), limiter)
+        except (OSError, subprocess.SubprocessError) as exc:
             for fd in (result_r, result_w, status_r, status_w):
                 os.close(fd)
             raise SandboxError(f"cannot start the sandbox process: {exc}") from None
+        limiter.attach(proc.pid)
         os.close(result_w)
         os.close(status_w)
         assert proc.stdout is not None and proc.stderr is not None
         fds = {"stdout": proc.stdout.fileno(), "stderr": proc.stderr.fileno(),
                "result": result_r, "status": status_r}
         try:
-            outcome = _collect(proc, fds, settings.tool_timeout, settings)
+            outcome = _collect(proc, fds, settings.tool_timeout, settings, limiter)
         finally:
             _kill_tree(proc, marker, sweep=not use_namespaces)
+            closing, limiter = limiter, None
+            hit = closing.close()  # kills whatever is left of the tree, frees the cgroup
             proc.stdout.close()
             proc.stderr.close()
             os.close(result_r)
             os.close(status_r)
+        if hit:
+            outcome.limit, outcome.limit_message = hit, closing.message()
     finally:
+        if limiter is not None:  # the call never started
+            limiter.close()
         shutil.rmtree(control, ignore_errors=True)
         if workdir is None:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -391,9 +421,10 @@ def _to_result(outcome: _Outcome, name: str, settings: Settings, strict: bool) -
     status = _json_or_none(outcome.status) or {}
     if status.get("sandbox_error"):
         raise SandboxError(f"the sandbox could not be set up: {status['sandbox_error']}")
-    document = None if (outcome.timed_out or outcome.flooded) else _json_or_none(outcome.result)
+    stopped = outcome.timed_out or outcome.flooded or outcome.limit
+    document = None if stopped else _json_or_none(outcome.result)
     if not isinstance(document, dict) or "ok" not in document:
-        if not status and not outcome.timed_out and not outcome.flooded \
+        if not status and not stopped \
                 and outcome.stderr.text().startswith("unshare:"):
             raise SandboxError(f"the sandbox could not start: {outcome.stderr.text().strip()}")
         document = {"ok": False, "error": _raw_failure(outcome, settings, settings.tool_timeout)}
