@@ -27,6 +27,7 @@ class NoTreeLimits:
 
     kind = "none"
     hit: str | None = None
+    interval = 0.05
 
     def child_limits(self) -> dict[str, int]:
         return {}

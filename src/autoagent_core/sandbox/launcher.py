@@ -45,7 +45,7 @@ from typing import Any
 
 from autoagent_core.config import Settings
 from autoagent_core.errors import SandboxError
-from autoagent_core.sandbox.tree_limits import POLL_INTERVAL_S, TreeLimiter, tree_limiter
+from autoagent_core.sandbox.tree_limits import TreeLimiter, tree_limiter
 from autoagent_core.types import ToolResult
 
 CHILD_PROGRAM = Path(__file__).with_name("child.py")
@@ -176,7 +176,7 @@ def _collect(proc: subprocess.Popen[bytes], fds: dict[str, int], timeout: float,
                 break
             if limiter.poll():
                 break
-            wait = min(deadline - now, POLL_INTERVAL_S if exited_at is None else EXIT_GRACE_S)
+            wait = min(deadline - now, limiter.interval if exited_at is None else EXIT_GRACE_S)
             for key, _ in selector.select(timeout=max(wait, 0.001)):
                 label = key.data
                 try:

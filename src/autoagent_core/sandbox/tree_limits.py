@@ -63,6 +63,7 @@ class TreeLimiter(Protocol):
 
     kind: str  # "cgroup v2", "cgroup v1" or "watchdog"
     hit: str | None  # "memory", "processes" or "cpu" once a limit was reached
+    interval: float  # seconds between two polls (the launcher waits at most this long)
 
     def child_limits(self) -> dict[str, int]:
         """Extra rlimits for the child (``processes``: RLIMIT_NPROC), may be empty."""
@@ -205,6 +206,7 @@ class CgroupLimiter:
         self.hit: str | None = None
         self.peak = 0.0
         self._last = 0.0
+        self.interval = POLL_INTERVAL_S
         name = f"{CGROUP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
         self.dirs: dict[str, Path] = {}
         for controller, parent in parents.items():

@@ -16,7 +16,10 @@ import signal
 import time
 from dataclasses import dataclass
 
-from autoagent_core.sandbox.tree_limits import KILL_PASSES, POLL_INTERVAL_S, Caps
+from autoagent_core.sandbox.tree_limits import KILL_PASSES, Caps
+
+WATCHDOG_POLL_S = 0.01  # a fork loop starts about ten processes per millisecond
+FAST_POLL_S = 0.001  # once the tree holds a quarter of its process cap
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 _TICKS = os.sysconf("SC_CLK_TCK")
@@ -72,6 +75,7 @@ class Watchdog:
         self._members: dict[int, int] = {}  # pid -> start time
         self._strangers: set[int] = set()
         self._last = 0.0
+        self.interval = WATCHDOG_POLL_S
 
     # ------------------------------------------------------------------ protocol
     def child_limits(self) -> dict[str, int]:
@@ -98,7 +102,7 @@ class Watchdog:
 
     def poll(self) -> str | None:
         now = time.monotonic()
-        if self.hit is None and now - self._last >= POLL_INTERVAL_S:
+        if self.hit is None and now - self._last >= self.interval:
             self._last = now
             self.hit = self._check(self._scan())
             if self.hit:
@@ -165,6 +169,8 @@ class Watchdog:
     def _check(self, tree: dict[int, _Stat]) -> str | None:
         count = len(tree)
         self.max_processes = max(self.max_processes, count)
+        fast = count * 4 > self.caps.processes
+        self.interval = FAST_POLL_S if fast else WATCHDOG_POLL_S
         rss = sum(s.rss_pages for s in tree.values() if not s.zombie) * _PAGE
         cpu = sum(s.cpu_ticks for s in tree.values()) / _TICKS
         self.cpu_seen = max(self.cpu_seen, cpu)
