@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
+import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -147,6 +151,9 @@ def test_a_fork_loop_stops_at_the_process_cap(
     error = _run(cli, "bomb", token, mode, limiter, tool_max_processes="20")
     assert error["class"] == "processes", error
     assert "more than 20 processes" in error["message"]
+    seen = int(re.search(r"\((\d+) seen\)", error["message"]).group(1))  # type: ignore[union-attr]
+    # the cgroup refuses the 21st fork; the watchdog stops the loop a few polls late
+    assert seen <= (20 if limiter == "cgroup" else 100), error["message"]
     assert any("tool_max_processes" in tip for tip in error["suggestions"])
     assert _none_left(token) == []
 
@@ -175,16 +182,37 @@ def test_a_setsid_grandchild_is_gone_after_the_call(
     assert _none_left(token) == []
 
 
-def test_forcing_a_cgroup_where_none_can_be_made_refuses_with_exit_9(
-        cli, isolated: Path) -> None:  # type: ignore[no-untyped-def]
+def _cli_without_cgroups(isolated: Path, *args: str,
+                         env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The real CLI on a machine without cgroups: /sys/fs/cgroup covered by an empty
+    tmpfs in a mount namespace of its own (root only), else the machine as it is."""
+    command = [sys.executable, "-m", "autoagent_core", *args]
+    unshare = shutil.which("unshare")
     if _cgroup_available():
-        pytest.skip("this machine can make a cgroup")
-    _tool(isolated, "leave", SETSID_GRANDCHILD)
-    result = cli("tools", "run", "leave", "--args", '{"token": "x"}',
-                 env={"AUTOAGENT_TOOL_LIMITER": "cgroup"})
-    assert result.returncode == 9, result
-    assert result.stderr.startswith("autoagent: error: ") and "cgroup" in result.stderr
-    assert "Traceback" not in result.stderr
+        if os.geteuid() != 0 or unshare is None:
+            pytest.skip("cannot hide this machine's cgroups (needs root and unshare)")
+        command = [unshare, "--mount", "--propagation", "private", "sh", "-c",
+                   'mount -t tmpfs none /sys/fs/cgroup && exec "$@"', "sh", *command]
+    return subprocess.run(command, capture_output=True, text=True, cwd=isolated,
+                          env={**os.environ, **env}, timeout=120)
+
+
+def test_without_cgroups_auto_falls_back_to_the_watchdog_and_cgroup_refuses(
+        isolated: Path) -> None:
+    _tool(isolated, "hog", CHILDREN_150MB)
+    token = f"hog-{secrets.token_hex(6)}"
+    run_args = ("tools", "run", "hog", "--args", json.dumps({"token": token}), "--json")
+    refused = _cli_without_cgroups(isolated, *run_args,
+                                   env={"AUTOAGENT_TOOL_LIMITER": "cgroup"})
+    assert refused.returncode == 9, refused
+    assert refused.stderr.startswith("autoagent: error: tool_limiter is 'cgroup'")
+    assert len(refused.stderr.strip().splitlines()) == 1 and "Traceback" not in refused.stderr
+    assert _with_token(token) == []  # nothing ran
+    fallback = _cli_without_cgroups(isolated, *run_args,
+                                    env={"AUTOAGENT_TOOL_MEMORY_MB": "200"})
+    assert fallback.returncode == 1, fallback
+    assert json.loads(fallback.stdout)["error"]["class"] == "memory"
+    assert _none_left(token) == []
 
 
 def test_the_run_loop_reports_a_limit_as_its_own_class(

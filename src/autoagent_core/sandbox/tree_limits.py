@@ -98,8 +98,9 @@ class Caps:
                     f"{self.memory_bytes // MIB} MiB (peak seen {seen / MIB:.0f} MiB); "
                     "the whole call was stopped")
         if hit == "processes":
-            return (f"the call tried to run more than {self.processes} processes at once; "
-                    "the whole call was stopped")
+            running = max(int(seen) - self.own, self.processes)
+            return (f"the call tried to run more than {self.processes} processes at once "
+                    f"({running} seen); the whole call was stopped")
         return (f"the call's processes together used {seen:.2f} CPU seconds, over the limit "
                 f"of {self.cpu_seconds:g} s; the whole call was stopped")
 
@@ -180,7 +181,7 @@ def _v1_parents() -> tuple[dict[str, Path] | None, str]:
         return None, f"no cgroup v1 {', '.join(missing)} hierarchy"
     unwritable = [str(p) for p in parents.values() if not os.access(p, os.W_OK)]
     if unwritable:
-        return None, f"cgroup v1 {unwritable[0]} is not writable"
+        return None, f"cgroup v1 {unwritable[0]} is missing or not writable"
     return parents, ""
 
 
@@ -270,6 +271,8 @@ class CgroupLimiter:
             self.peak = float(usage) if usage.isdigit() else float(self.caps.memory_bytes)
             return "memory"
         if _field(_read(pids / "pids.events"), "max"):
+            peak = _read(pids / "pids.peak").strip()
+            self.peak = float(peak) if peak.isdigit() else 0.0
             return "processes"
         cpu = self._cpu_seconds()
         if cpu > self.caps.cpu_seconds:

@@ -175,6 +175,7 @@ class Watchdog:
         cpu = sum(s.cpu_ticks for s in tree.values()) / _TICKS
         self.cpu_seen = max(self.cpu_seen, cpu)
         if count > self.caps.processes + self.caps.own:
+            self.peak = float(count)
             return "processes"
         if rss > self.caps.memory_bytes:
             self.peak = float(rss)
