@@ -336,12 +336,15 @@ class CgroupLimiter:
 def cgroup_limiter(caps: Caps) -> tuple[CgroupLimiter | None, str]:
     """A cgroup limiter, or None and the reason none can be made here."""
     parent, why_v2 = _v2_parent()
-    if parent is not None:
-        return CgroupLimiter(caps, 2, {"memory": parent, "pids": parent,
-                                       "cpuacct": parent}), ""
-    parents, why_v1 = _v1_parents()
-    if parents is not None:
-        return CgroupLimiter(caps, 1, parents), ""
+    parents, why_v1 = _v1_parents() if parent is None else (None, "")
+    try:
+        if parent is not None:
+            return CgroupLimiter(caps, 2, {"memory": parent, "pids": parent,
+                                           "cpuacct": parent}), ""
+        if parents is not None:
+            return CgroupLimiter(caps, 1, parents), ""
+    except SandboxError as exc:  # writable on paper, refused in fact
+        return None, str(exc)
     return None, f"{why_v2}; {why_v1}"
 
 
