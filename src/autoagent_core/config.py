@@ -97,8 +97,16 @@ class Settings:
     allow_write: list[str] = _setting(  # noqa: RUF009 - _setting returns a field()
         [], "Extra paths tools may write in strict and open mode (--allow-write)")
     tool_timeout: float = _setting(30.0, "Wall-clock seconds per tool call", minimum=0.1)
-    tool_cpu_seconds: int = _setting(30, "CPU seconds per tool call", minimum=1)
-    tool_memory_mb: int = _setting(1024, "Address-space limit of a tool call, MiB", minimum=64)
+    tool_cpu_seconds: int = _setting(30, "CPU seconds per tool call, summed over its "
+                                     "processes", minimum=1)
+    tool_memory_mb: int = _setting(1024, "Memory of a tool call, MiB: summed over its "
+                                   "processes, and the address space of each", minimum=64)
+    tool_max_processes: int = _setting(64, "Processes a tool call may run at once",
+                                       minimum=1)
+    tool_limiter: str = _setting("auto", "How the limits of a call's process tree are "
+                                 "enforced: auto (a cgroup where one can be made, else a "
+                                 "watchdog), cgroup, watchdog",
+                                 choices=("auto", "cgroup", "watchdog"))
     tool_file_max_mb: int = _setting(64, "Largest file a tool may write, MiB", minimum=1)
     tool_output_max_bytes: int = _setting(64_000, "Captured stdout/stderr per stream, bytes",
                                           minimum=1024)

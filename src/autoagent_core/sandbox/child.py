@@ -161,14 +161,18 @@ def scope_abstract_sockets() -> bool:
 
 # --------------------------------------------------------------------------- limits
 def apply_limits(limits: dict[str, int]) -> None:
-    """Memory (address space), CPU seconds and file size; no core files."""
+    """Memory (address space), CPU seconds and file size; no core files; processes of
+    the uid when the parent asks (see :mod:`autoagent_core.sandbox.tree_limits`)."""
     cpu = int(limits["cpu_seconds"])
-    pairs = (
+    pairs = [
         (resource.RLIMIT_AS, int(limits["memory_bytes"]), int(limits["memory_bytes"])),
         (resource.RLIMIT_CPU, cpu, cpu + 1),  # SIGXCPU first, SIGKILL a second later
         (resource.RLIMIT_FSIZE, int(limits["file_bytes"]), int(limits["file_bytes"])),
         (resource.RLIMIT_CORE, 0, 0),
-    )
+    ]
+    if limits.get("processes"):
+        pairs.append((resource.RLIMIT_NPROC, int(limits["processes"]),
+                      int(limits["processes"])))
     for which, soft, hard in pairs:
         _, current_hard = resource.getrlimit(which)
         if current_hard != resource.RLIM_INFINITY:

@@ -15,6 +15,8 @@ Each call starts ``python -I -B child.py REQUEST`` (see :mod:`child`):
   strict adds Landlock: writes only to the scratch folder and ``--allow-write`` paths, and a
   seccomp filter refusing ``socket(AF_UNIX)``), a wall-clock timeout, and stdout/stderr
   captured up to ``tool_output_max_bytes``;
+* with limits on the whole process tree (process count, memory and CPU summed over every
+  process of the call: a cgroup or a watchdog, see :mod:`autoagent_core.sandbox.tree_limits`);
 * with a minimal environment (``PATH``, ``HOME`` and ``TMPDIR`` = the scratch folder,
   ``LANG``, pip's target folder), so no API key, token or password of the user reaches it;
 * results come back as JSON on a pipe of their own, at most ``tool_result_max_bytes``.
@@ -40,6 +42,7 @@ from typing import Any
 from autoagent_core.config import Settings, sandbox_mode
 from autoagent_core.errors import SandboxError
 from autoagent_core.sandbox.outcome import FLOOD_FACTOR, Outcome, Stream, to_result
+from autoagent_core.sandbox.tree_limits import TreeLimiter, tree_limiter
 from autoagent_core.types import ToolResult
 
 CHILD_PROGRAM = Path(__file__).with_name("child.py")
@@ -107,8 +110,9 @@ def child_environment(workdir: Path, marker: str, packages: Path | None) -> dict
 
 # --------------------------------------------------------------------------- collection
 def _collect(proc: subprocess.Popen[bytes], fds: dict[str, int], timeout: float,
-             settings: Settings) -> Outcome:
-    """Read the four pipes until they close, the time is up, or the output floods."""
+             settings: Settings, limiter: TreeLimiter) -> Outcome:
+    """Read the four pipes until they close, the time is up, the output floods or the
+    process tree reaches a limit."""
     out_cap = settings.tool_output_max_bytes
     outcome = Outcome(Stream(out_cap), Stream(out_cap),
                        Stream(settings.tool_result_max_bytes + 1024), Stream(64 * 1024))
@@ -131,7 +135,9 @@ def _collect(proc: subprocess.Popen[bytes], fds: dict[str, int], timeout: float,
                 exited_at = now
             if exited_at is not None and now - exited_at > EXIT_GRACE_S:
                 break
-            wait = min(deadline - now, 0.05 if exited_at is None else EXIT_GRACE_S)
+            if limiter.poll():
+                break
+            wait = min(deadline - now, limiter.interval if exited_at is None else EXIT_GRACE_S)
             for key, _ in selector.select(timeout=max(wait, 0.001)):
                 label = key.data
                 try:
@@ -222,13 +228,20 @@ _DIE_WITH_PARENT = _die_with_parent_hook()
 
 
 def _start(argv: list[str], env: dict[str, str], cwd: Path, keep: tuple[int, ...],
-           die_with_parent: bool) -> subprocess.Popen[bytes]:
-    """Start the call; bwrap's own ``--die-with-parent`` makes the pre-exec hook (which
-    forces a slower fork) unnecessary in the sandboxed modes."""
+           die_with_parent: bool, limiter: TreeLimiter) -> subprocess.Popen[bytes]:
+    """Start the call; bwrap's own ``--die-with-parent`` makes the parent-death hook
+    unnecessary in the sandboxed modes."""
+    hook = _DIE_WITH_PARENT if die_with_parent else None
+
+    def preexec() -> None:  # between fork and exec: into the call's cgroup, if any
+        limiter.preexec()
+        if hook is not None:
+            hook()
+
     return subprocess.Popen(
         argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env=env, cwd=cwd, start_new_session=True, close_fds=True, pass_fds=keep,
-        preexec_fn=_DIE_WITH_PARENT if die_with_parent else None,
+        preexec_fn=preexec,
     )
 
 
@@ -275,7 +288,12 @@ def run_tool(code: str, name: str, args: dict[str, Any], settings: Settings,
         tempfile.mkdtemp(prefix="autoagent-tool-"))
     marker = secrets.token_hex(8)
     layout: confinement.Layout | None = None
+    limiter: TreeLimiter | None = None
     try:
+        # the sandbox's own processes in the tree: bwrap's monitor, its init in the PID
+        # namespace and the supervisor; or the supervisor alone
+        limiter = tree_limiter(settings, own_processes=1 if mode == "none" else 3,
+                               marker_entry=f"{MARKER_VAR}={marker}")
         prefix: list[str] = []
         keep: tuple[int, ...] = ()
         if mode != "none":
@@ -293,7 +311,8 @@ def run_tool(code: str, name: str, args: dict[str, Any], settings: Settings,
             "result_max_bytes": settings.tool_result_max_bytes,
             "limits": {"memory_bytes": settings.tool_memory_mb * 1024 * 1024,
                        "cpu_seconds": settings.tool_cpu_seconds,
-                       "file_bytes": settings.tool_file_max_mb * 1024 * 1024},
+                       "file_bytes": settings.tool_file_max_mb * 1024 * 1024,
+                       **limiter.child_limits()},
         }
         result_r, result_w = os.pipe()
         status_r, status_w = os.pipe()
@@ -303,28 +322,36 @@ def run_tool(code: str, name: str, args: dict[str, Any], settings: Settings,
         argv = [*prefix, sys.executable, "-I", "-B", str(CHILD_PROGRAM), str(request_path)]
         try:
             proc = _start(argv, child_environment(scratch, marker, packages), scratch,
-                          (result_w, status_w, *keep), die_with_parent=mode == "none")
-        except OSError as exc:
+                          (result_w, status_w, *keep), die_with_parent=mode == "none",
+                          limiter=limiter)
+        except (OSError, subprocess.SubprocessError) as exc:
             for fd in (result_r, result_w, status_r, status_w):
                 os.close(fd)
             raise SandboxError(f"cannot start the sandbox process: {exc}") from None
         finally:
             for fd in keep:
                 os.close(fd)
+        limiter.attach(proc.pid)
         os.close(result_w)
         os.close(status_w)
         assert proc.stdout is not None and proc.stderr is not None
         fds = {"stdout": proc.stdout.fileno(), "stderr": proc.stderr.fileno(),
                "result": result_r, "status": status_r}
         try:
-            outcome = _collect(proc, fds, settings.tool_timeout, settings)
+            outcome = _collect(proc, fds, settings.tool_timeout, settings, limiter)
         finally:
             _kill_tree(proc, marker, sweep=mode == "none")
+            closing, limiter = limiter, None
+            hit = closing.close()  # kills whatever is left of the tree, frees the cgroup
             proc.stdout.close()
             proc.stderr.close()
             os.close(result_r)
             os.close(status_r)
+        if hit:
+            outcome.limit, outcome.limit_message = hit, closing.message()
     finally:
+        if limiter is not None:  # the call never started
+            limiter.close()
         shutil.rmtree(control, ignore_errors=True)
         if workdir is None:
             shutil.rmtree(scratch, ignore_errors=True)

@@ -45,6 +45,8 @@ class Outcome:
     timed_out: bool = False
     flooded: str | None = None  # "stdout" or "stderr"
     oversized: bool = False  # the result or status channel went past its cap
+    limit: str | None = None  # a limit of the process tree: memory, processes, cpu
+    limit_message: str = ""
     duration_s: float = 0.0
 
 
@@ -59,6 +61,8 @@ def _json_or_none(stream: Stream) -> Any:
 
 def _raw_failure(outcome: Outcome, settings: Settings, timeout: float) -> dict[str, Any]:
     """What went wrong when the worker returned no usable result."""
+    if outcome.limit:
+        return {"class": outcome.limit, "type": None, "message": outcome.limit_message}
     if outcome.timed_out:
         return {"class": "timeout", "type": None,
                 "message": f"the call was stopped after {timeout:g} s (wall-clock limit)"}
@@ -99,9 +103,10 @@ def to_result(outcome: Outcome, name: str, settings: Settings, strict: bool) -> 
     status = _json_or_none(outcome.status) or {}
     if status.get("sandbox_error"):
         raise SandboxError(f"the sandbox could not be set up: {status['sandbox_error']}")
-    document = None if (outcome.timed_out or outcome.flooded) else _json_or_none(outcome.result)
+    stopped = outcome.timed_out or outcome.flooded or outcome.limit
+    document = None if stopped else _json_or_none(outcome.result)
     if not isinstance(document, dict) or "ok" not in document:
-        if not status and not outcome.timed_out and not outcome.flooded \
+        if not status and not stopped \
                 and outcome.stderr.text().startswith(("bwrap:", "unshare:")):
             raise SandboxError(f"the sandbox could not start: {outcome.stderr.text().strip()}")
         document = {"ok": False, "error": _raw_failure(outcome, settings, settings.tool_timeout)}

@@ -9,8 +9,11 @@ output flood). :func:`classify` turns that into the error the agents and the use
      "suggestions": ["'yaml' is not installed ...", "use json from the standard library"]}
 
 Classes: syntax, missing_module, name, type, signature_mismatch, value, key, index,
-zero_division, attribute, timeout, memory, cpu, output_too_large, network,
+zero_division, attribute, timeout, memory, cpu, processes, output_too_large, network,
 file_not_found, permission, not_json_serializable, file_too_large, exception.
+
+``memory``, ``cpu``, ``processes`` and ``timeout`` are the limits of a call's whole
+process tree (:mod:`autoagent_core.sandbox.tree_limits`); each names the setting to raise.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from typing import Any
 
 ERROR_CLASSES: tuple[str, ...] = (
     "syntax", "missing_module", "name", "type", "signature_mismatch", "value", "key",
-    "index", "zero_division", "attribute", "timeout", "memory", "cpu", "output_too_large",
+    "index", "zero_division", "attribute", "timeout", "memory", "cpu", "processes",
+    "output_too_large",
     "network", "file_not_found", "permission", "not_json_serializable", "file_too_large",
     "exception",
 )
@@ -111,7 +115,7 @@ def classify(raw: dict[str, Any], *, name: str, settings: Any, strict: bool) -> 
         kind = "exception"
     message = str(raw.get("message") or _DEFAULT_MESSAGES.get(kind, "the tool failed"))
     exc_type = raw.get("type")
-    if exc_type and kind not in ("timeout", "cpu", "output_too_large") \
+    if exc_type and kind not in ("timeout", "cpu", "processes", "output_too_large") \
             and not message.startswith(str(exc_type)):
         message = f"{exc_type}: {message}"
     error: dict[str, Any] = {
@@ -141,12 +145,20 @@ def suggestions(kind: str, raw: dict[str, Any], *, name: str, settings: Any,
                 "do less work per call, add timeouts to network requests, or avoid loops "
                 "that never end"]
     if kind == "cpu":
-        return [f"the call used more than {settings.tool_cpu_seconds} CPU seconds (setting "
-                "tool_cpu_seconds)", "look for an endless loop or use a cheaper algorithm"]
+        return [f"the call used more than {settings.tool_cpu_seconds} CPU seconds, counted "
+                "over all its processes (setting tool_cpu_seconds, env "
+                "AUTOAGENT_TOOL_CPU_SECONDS)",
+                "look for an endless loop or use a cheaper algorithm"]
     if kind == "memory":
-        return [f"the tool may use at most {settings.tool_memory_mb} MiB of address space "
-                "(setting tool_memory_mb)",
+        return [f"the call may use at most {settings.tool_memory_mb} MiB, counted over all "
+                "its processes, and as address space of each (setting tool_memory_mb, env "
+                "AUTOAGENT_TOOL_MEMORY_MB)",
                 "process data in chunks or stream it instead of loading it whole"]
+    if kind == "processes":
+        return [f"the call may run at most {settings.tool_max_processes} processes at once "
+                "(setting tool_max_processes, env AUTOAGENT_TOOL_MAX_PROCESSES)",
+                "start fewer subprocesses: use a bounded pool (concurrent.futures with "
+                "max_workers) and wait for each process you start"]
     if kind == "output_too_large":
         return ["return a smaller result (a summary, the first N items, or write the data "
                 "to a file in the working directory and return its path)",
