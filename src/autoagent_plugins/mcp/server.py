@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import weakref
@@ -270,7 +271,5 @@ def serve(settings: Settings, store: ToolStore, http: str | None) -> None:
         anyio.run(server.serve_stdio)
         return
     host, port = parse_http(http)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how an HTTP server stops
         anyio.run(server.serve_http, host, port)
-    except KeyboardInterrupt:
-        pass
