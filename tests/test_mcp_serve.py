@@ -136,3 +136,30 @@ def test_bad_http_address_is_a_usage_error(cli: Any) -> None:
     assert result.returncode == 2, result
     assert result.stderr.startswith("autoagent: error: --http must be HOST:PORT")
     assert "Traceback" not in result.stderr
+
+
+def test_a_handshake_era_client_is_told_of_a_new_tool(library: Path) -> None:
+    """A client on the pre-2026 handshake gets notifications/tools/list_changed directly."""
+    import mcp_types
+
+    params = StdioServerParameters(command=sys.executable, args=_serve_args(library),
+                                   env=dict(os.environ))
+
+    async def scenario() -> None:
+        changed = anyio.Event()
+
+        async def on_message(message: Any) -> None:
+            root = getattr(message, "root", message)
+            if isinstance(root, mcp_types.ToolListChangedNotification):
+                changed.set()
+
+        async with Client(params, mode="legacy", message_handler=on_message,
+                          read_timeout_seconds=60) as client:
+            assert client.server_capabilities.tools.list_changed is True
+            assert len((await client.list_tools()).tools) == 3
+            (library / "shout.py").write_text(LATER)
+            with anyio.fail_after(20):
+                await changed.wait()
+            assert "shout" in [t.name for t in (await client.list_tools()).tools]
+
+    anyio.run(scenario)

@@ -28,12 +28,13 @@ import mcp_types as types
 from mcp.server.lowlevel import Server
 from mcp.server.lowlevel.server import NotificationOptions
 from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, ToolsListChanged
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from mcp.server.connection import Connection
     from mcp.server.context import ServerRequestContext
-    from mcp.server.session import ServerSession
 
     from autoagent_core.config import Settings
     from autoagent_core.types import ToolResult, ToolSpec, ToolStore
@@ -110,7 +111,7 @@ class LibraryServer:
         self.settings = settings
         self.store = store
         self.bus = InMemorySubscriptionBus()
-        self._sessions: weakref.WeakSet[ServerSession] = weakref.WeakSet()
+        self._connections: weakref.WeakSet[Connection] = weakref.WeakSet()
         self.server: Server[Any] = Server(
             SERVER_NAME, version=_version(),
             instructions="The tools of an autoagent tool library: typed Python functions, "
@@ -123,7 +124,12 @@ class LibraryServer:
             NotificationOptions(tools_changed=True))
 
     def _seen(self, ctx: ServerRequestContext[Any, Any]) -> None:
-        self._sessions.add(ctx.session)
+        """Remember a handshake-era client's connection, to notify it of changes. (The
+        request's session lives as long as the request; the SDK keeps its connection
+        private, hence the getattr.)"""
+        connection = getattr(ctx.session, "_connection", None)
+        if connection is not None and ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
+            self._connections.add(connection)
 
     async def list_tools(self, ctx: ServerRequestContext[Any, Any],
                          params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
@@ -195,11 +201,11 @@ class LibraryServer:
                 continue
             listing = fresh
             await self.bus.publish(ToolsListChanged())
-            for session in list(self._sessions):
+            for connection in list(self._connections):
                 try:
-                    await session.send_tool_list_changed()
-                except Exception:  # a client gone away: its session goes with it
-                    self._sessions.discard(session)
+                    await connection.send_tool_list_changed()
+                except Exception:  # a client gone away: forget it
+                    self._connections.discard(connection)
 
     # ------------------------------------------------------------------ transports
     async def serve_stdio(self) -> None:
