@@ -67,3 +67,24 @@ def test_mcp_tools_lists_one_servers_tools(cli: CliFn, mcp_env: dict[str, str]) 
     assert silent.returncode == 1 and "Traceback" not in silent.stderr
     assert silent.stderr.startswith("autoagent: error: MCP server 'silent' is not available")
     assert cli("mcp", "tools", "nothere", env=mcp_env).returncode == 6
+
+
+def test_two_hundred_mcp_tools_do_not_flood_the_prompt(run_task: RunTask,
+                                                       isolated: Path) -> None:
+    """A project's .mcp.json server with 201 tools: the Coder's prompt lists at most
+    prompt_tools_limit of them, the one the task needs among them."""
+    server = Path(__file__).parent / "support" / "many_tools_server.py"
+    (isolated / ".mcp.json").write_text(json.dumps(
+        {"mcpServers": {"many": {"command": sys.executable, "args": [str(server)]}}}))
+    run = run_task("mcp_many", "Convert 100 Celsius degrees to Fahrenheit",
+                   env={"AUTOAGENT_PROMPT_TOOLS_LIMIT": "5"})
+    assert run.returncode == 0, run
+    request = next(e for e in run.events if e["kind"] == "model_request")
+    system = request["data"]["messages"][0]
+    listed = [line for line in system["content"].splitlines()
+              if line.startswith("- many.")]
+    assert 1 <= len(listed) <= 5, listed
+    assert listed[0].startswith("- many.celsius_to_fahrenheit(celsius: number)")
+    assert "more tools not listed" in system["content"]
+    [ran] = [e["data"] for e in run.events if e["kind"] == "tool_run"]
+    assert ran["ok"] is True and ran["result"] == {"result": 212}  # its structured content
