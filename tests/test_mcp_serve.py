@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -48,12 +49,13 @@ def _serve_args(library: Path) -> list[str]:
             "--sandbox", "open"]
 
 
-@pytest.fixture
-def http_url(library: Path, tmp_path: Path) -> Iterator[str]:
-    log = (tmp_path / "serve.log").open("w+")
+@contextmanager
+def http_server(library: Path, log_path: Path, env: dict[str, str]) -> Iterator[str]:
+    """``autoagent mcp serve --http 127.0.0.1:0`` running; yields the URL it printed."""
+    log = log_path.open("w+")
     proc = subprocess.Popen([sys.executable, *_serve_args(library), "--http", "127.0.0.1:0"],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
-                            env=dict(os.environ))
+                            env=env)
     try:
         url, deadline = "", time.monotonic() + 30
         while not url and proc.poll() is None and time.monotonic() < deadline:
@@ -61,12 +63,18 @@ def http_url(library: Path, tmp_path: Path) -> Iterator[str]:
             log.seek(0)
             found = re.search(r"http://127\.0\.0\.1:\d+/mcp", log.read())
             url = found.group(0) if found else ""
-        assert url, f"the server did not start: {Path(log.name).read_text()}"
+        assert url, f"the server did not start: {log_path.read_text()}"
         yield url
     finally:
         proc.terminate()
         proc.wait(timeout=10)
         log.close()
+
+
+@pytest.fixture
+def http_url(library: Path, tmp_path: Path) -> Iterator[str]:
+    with http_server(library, tmp_path / "serve.log", dict(os.environ)) as url:
+        yield url
 
 
 async def _exercise(target: Any, library: Path) -> None:
@@ -163,3 +171,21 @@ def test_a_handshake_era_client_is_told_of_a_new_tool(library: Path) -> None:
             assert "shout" in [t.name for t in (await client.list_tools()).tools]
 
     anyio.run(scenario)
+
+
+def test_a_secret_in_a_result_is_redacted(isolated: Path, tmp_path: Path) -> None:
+    canary = "tokCANARYmcpserve8f7e6d5c4b3a2910"
+    folder = isolated / "leaky"
+    folder.mkdir()
+    (folder / "leak.py").write_text(f"def leak() -> dict:\n    return {{'v': 'k={canary}'}}\n")
+    env = {**os.environ, "SERVICE_API_TOKEN": canary}
+
+    async def call(url: str) -> Any:
+        async with Client(url, read_timeout_seconds=60) as client:
+            return await client.call_tool("leak", {})
+
+    with http_server(folder, tmp_path / "leak.log", env) as url:
+        result = anyio.run(call, url)
+    assert not result.is_error
+    assert canary not in result.content[0].text + json.dumps(result.structured_content)
+    assert result.structured_content["v"].startswith("k=")

@@ -99,17 +99,25 @@ def result_of(result: ToolResult, name: str) -> types.CallToolResult:
 
 
 def _client_name(ctx: ServerRequestContext[Any, Any]) -> str:
+    """The name the client gave (``clientInfo.name``), as a short plain word for the run
+    history: it is the client's text, not autoagent's."""
+    import re
+
     params = ctx.session.client_params
     info = params.client_info if params is not None else None
-    return (info.name if info is not None and info.name else "unknown")[:80]
+    name = info.name if info is not None and info.name else "unknown"
+    return re.sub(r"[^A-Za-z0-9_.@+-]", "_", name)[:80]
 
 
 class LibraryServer:
     """The MCP server over one tool library (``settings.tools_dir``)."""
 
     def __init__(self, settings: Settings, store: ToolStore) -> None:
+        from autoagent_core.redact import redactor_for
+
         self.settings = settings
         self.store = store
+        self.redact = redactor_for(settings)  # results leave like `tools run` output does
         self.bus = InMemorySubscriptionBus()
         self._connections: weakref.WeakSet[Connection] = weakref.WeakSet()
         self.server: Server[Any] = Server(
@@ -160,10 +168,11 @@ class LibraryServer:
 
     def _run(self, name: str, args: dict[str, Any], client: str) -> ToolResult:
         from autoagent_core.sandbox.library_call import run_library_tool
+        from autoagent_core.types import ToolResult
 
         _, result = run_library_tool(self.store, name, args, self.settings,
                                      caller=f"mcp:{client}")
-        return result
+        return ToolResult.from_dict(self.redact(result.to_dict()))
 
     # ------------------------------------------------------------------ changes
     def _stamp(self) -> tuple[Any, ...]:
