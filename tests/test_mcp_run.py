@@ -32,7 +32,7 @@ def mcp_env(isolated: Path) -> dict[str, str]:
         f'[mcp_servers.time]\ncommand = "{TIME_SERVER}"\nargs = ["--local-timezone", "UTC"]\n'
         '[mcp_servers.broken]\ncommand = "/bin/false"\n'
         f'[mcp_servers.silent]\ncommand = "{sys.executable}"\nargs = ["{hang}"]\n')
-    return {"AUTOAGENT_CONFIG": str(config), "AUTOAGENT_MCP_START_TIMEOUT": "4"}
+    return {"AUTOAGENT_CONFIG": str(config), "AUTOAGENT_MCP_START_TIMEOUT": "12"}  # loaded CI
 
 
 def test_scripted_coder_calls_an_mcp_tool(run_task: RunTask, mcp_env: dict[str, str]) -> None:
