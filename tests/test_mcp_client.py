@@ -7,6 +7,7 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -70,3 +71,39 @@ def test_tools_list_and_run_show_an_mcp_servers_tools(tmp_path: Path) -> None:
                          capture_output=True, text=True, timeout=60)
     assert ran.returncode == 0, ran.stderr
     assert json.loads(ran.stdout)["timezone"] == "Europe/Paris"
+
+
+@pytest.fixture(scope="session")
+def everything_server(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``@modelcontextprotocol/server-everything``, installed from npm for this session."""
+    import subprocess
+
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.skip("npm is not installed (scripts/test.sh installs it)")
+    prefix = tmp_path_factory.mktemp("npm")
+    try:
+        subprocess.run([npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund",
+                        "@modelcontextprotocol/server-everything"], check=True,
+                       capture_output=True, text=True, timeout=240)
+    except (subprocess.SubprocessError, OSError) as exc:
+        pytest.skip(f"npm could not install @modelcontextprotocol/server-everything: {exc}")
+    return prefix / "node_modules" / ".bin" / "mcp-server-everything"
+
+
+def test_the_reference_everything_server_through_the_cli(everything_server: Path,
+                                                         cli: Any) -> None:
+    import json
+
+    added = cli("mcp", "add", "every", "--", str(everything_server), "stdio")
+    assert added.returncode == 0, added
+    listed = cli("mcp", "tools", "every", "--json")
+    assert listed.returncode == 0, listed
+    names = {t["name"] for t in json.loads(listed.stdout)}
+    assert {"every.echo", "every.get-sum"} <= names
+    summed = cli("tools", "run", "every.get-sum", "--args", '{"a": 2, "b": 40}')
+    assert summed.returncode == 0, summed
+    assert "42" in json.loads(summed.stdout)
+    wrong = cli("tools", "run", "every.get-sum", "--args", '{"a": "two"}')
+    assert wrong.returncode == 1 and "Traceback" not in wrong.stderr
+    assert "failed: [mcp_tool_error]" in wrong.stderr

@@ -44,7 +44,8 @@ def describe_event(event: Event) -> str | None:
         verb = "created" if d.get("created") else "updated"
         return f"{verb} tool {d.get('name')} v{d.get('version')}"
     if kind == "tool_run":
-        head = f"ran {d.get('name')} v{d.get('version')} {clip(as_json(d.get('args')), 80)}"
+        ver = f" v{d['version']}" if d.get("version") is not None else ""  # MCP tools: none
+        head = f"ran {d.get('name')}{ver} {clip(as_json(d.get('args')), 80)}"
         if d.get("ok"):
             return f"{head} -> ok: {clip(as_json(d.get('result')), 160)}"
         error = d.get("error") or {}
@@ -71,7 +72,8 @@ def summary_lines(outcome: RunOutcome) -> list[str]:
     """The end of a run in a few lines (without the answer)."""
     session = outcome.session
     created = ", ".join(f"{t['name']} v{t['version']}" for t in session.tools_created) or "none"
-    used = ", ".join(f"{t['name']} v{t['version']}" for t in session.tools_used) or "none"
+    used = ", ".join(t["name"] + (f" v{t['version']}" if t.get("version") is not None else "")
+                     for t in session.tools_used) or "none"
     usage = session.usage
     return [
         f"status: {session.status} after {len(session.turns)} turns "

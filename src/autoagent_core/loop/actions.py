@@ -19,6 +19,7 @@ from autoagent_core.types import AgentSpec, Session, ToolResult, Turn
 if TYPE_CHECKING:
     from autoagent_core.config import Settings
     from autoagent_core.events import EventBus
+    from autoagent_core.tools.external import ExternalTools
     from autoagent_core.types import AgentRegistry, ToolStore
 
 RESERVED_AGENT_NAMES = frozenset({"coder", "supervisor", "user", "system"})
@@ -37,8 +38,10 @@ class ActionExecutor:
     """Runs one agent's actions in order and records them in the turn."""
 
     def __init__(self, settings: Settings, tools: ToolStore, agents: AgentRegistry,
-                 bus: EventBus, session: Session, consult: Consult) -> None:
+                 bus: EventBus, session: Session, consult: Consult,
+                 external: ExternalTools | None = None) -> None:
         self.settings = settings
+        self.external = external
         self.tools = tools
         self.agents = agents
         self.bus = bus
@@ -72,7 +75,7 @@ class ActionExecutor:
         if kind == "create_tool":
             return self.create_tool(action, agent, turn)
         if kind == "run_tool":
-            return self.run_tool(action["name"], action.get("args", {}))
+            return self.run_tool(action["name"], action.get("args", {}), agent)
         if kind == "create_agent":
             return self.create_agent(action, agent)
         if kind == "ask_agent":
@@ -115,27 +118,33 @@ class ActionExecutor:
                 "message": f"{verb} {name}: version {spec.version}, signature "
                            f"{spec.signature()}"}
 
-    def run_tool(self, name: str, args: dict[str, Any]) -> dict[str, Any]:
-        from autoagent_core.sandbox.launcher import run_tool as sandbox_run
+    def run_tool(self, name: str, args: dict[str, Any], agent: str = "coder") -> dict[str, Any]:
+        """Run a library tool in the sandbox (the shared library-call path, recorded with
+        the agent as caller) or, for a dotted ``SERVER.TOOL`` name, a tool source's tool
+        (an MCP server's)."""
+        from autoagent_core.sandbox.library_call import run_library_tool
 
-        try:
-            tool = self.tools.get(name)
-        except NotFoundError:
-            known = ", ".join(t.name for t in self.tools.list_tools()[:20]) or "none"
-            return failure("not_found", f"there is no tool named {name!r}",
-                           "create it with create_tool first, or use a listed tool",
-                           f"tools in the library include: {known}")
-        except UsageError as exc:
-            return failure("invalid_name", str(exc))
-        result: ToolResult = sandbox_run(tool.code, name, args, self.settings)
-        error = result.error or {}
-        self.tools.record_run(name, result.ok, None if result.ok else
-                              f"{error.get('class', 'error')}: {error.get('message', '')}")
-        self.bus.emit("tool_run", name=name, version=tool.spec.version, args=args,
+        source = self.external.owner(name) if self.external is not None else None
+        version: int | None = None
+        if source is not None:
+            result: ToolResult = source.call(name, args)
+        else:
+            try:
+                tool, result = run_library_tool(self.tools, name, args, self.settings,
+                                                caller=agent)
+            except NotFoundError:
+                known = ", ".join(t.name for t in self.tools.list_tools()[:20]) or "none"
+                return failure("not_found", f"there is no tool named {name!r}",
+                               "create it with create_tool first, or use a listed tool",
+                               f"tools in the library include: {known}")
+            except UsageError as exc:
+                return failure("invalid_name", str(exc))
+            version = tool.spec.version
+        self.bus.emit("tool_run", name=name, version=version, args=args,
                       ok=result.ok, result=result.result, error=result.error,
                       duration_s=result.duration_s, stdout=result.stdout, stderr=result.stderr)
-        self._note_use(name, tool.spec.version, result.ok)
-        out: dict[str, Any] = {"ok": result.ok, "version": tool.spec.version,
+        self._note_use(name, version, result.ok)
+        out: dict[str, Any] = {"ok": result.ok, "version": version,
                                "duration_s": round(result.duration_s, 4)}
         if result.ok:
             out["result"] = result.result
@@ -148,7 +157,7 @@ class ActionExecutor:
             out["truncated"] = True
         return out
 
-    def _note_use(self, name: str, version: int, ok: bool) -> None:
+    def _note_use(self, name: str, version: int | None, ok: bool) -> None:
         for entry in self.session.tools_used:
             if entry.get("name") == name and entry.get("version") == version:
                 entry["runs"] = int(entry.get("runs", 0)) + 1

@@ -100,7 +100,13 @@ class RunLoop:
         self.bus = bus
         self.session = session
         self.on_text = on_text
-        self.executor = ActionExecutor(settings, tools, agents, bus, session, self.consult)
+        from autoagent_core.tools.external import ExternalTools
+
+        # tools beside the library (MCP servers'): opened at the first listing, once per
+        # run, closed when the run ends
+        self.external = ExternalTools(settings)
+        self.executor = ActionExecutor(settings, tools, agents, bus, session, self.consult,
+                                       self.external)
 
     # ------------------------------------------------------------------ the run
     def run(self, instruction: str | None = None, resumed: bool = False,
@@ -136,6 +142,7 @@ class RunLoop:
             session.status = "failed"
             self.bus.emit("error", message=f"{type(exc).__name__}: {exc}", kind="internal")
             error = AutoagentError(f"internal error: {type(exc).__name__}: {exc}")
+        self.external.close()  # the run's MCP servers stop here (never raises)
         with sigint_deferred():
             try:
                 self.save()
@@ -345,7 +352,8 @@ class RunLoop:
         return "\n".join(parts)
 
     def _tools_text(self, query: str) -> str:
-        tools = self.tools.list_tools()
+        # the library and the tool sources' tools go through the same retrieval and limit
+        tools = self.tools.list_tools() + [e.spec for e in self.external.list_tools()]
         mine = {str(t.get("name")) for t in self.session.tools_created} | \
                {str(t.get("name")) for t in self.session.tools_used}
         listed = relevant_tools(tools, query, self.settings.prompt_tools_limit, mine)

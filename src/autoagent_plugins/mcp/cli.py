@@ -1,4 +1,5 @@
-"""``autoagent mcp``: add, list and remove the MCP servers whose tools autoagent uses."""
+"""``autoagent mcp``: serve the tool library to MCP clients; add, list, remove and inspect
+the MCP servers whose tools autoagent uses. The SDK is imported only inside the commands."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import sys
 
 import typer
 
-app = typer.Typer(help="MCP servers whose tools autoagent uses (add, list, remove).",
+app = typer.Typer(help="MCP both ways: serve the tool library; the MCP servers whose tools "
+                       "autoagent uses (add, list, tools, remove).",
                   no_args_is_help=True)
 
 
@@ -59,3 +61,64 @@ def remove(name: str = typer.Argument(..., help="Server name.")) -> None:
 
     remove_server(name)
     print(f"removed MCP server '{name}'", file=sys.stderr)
+
+
+@app.command("tools")
+def tools(
+    name: str = typer.Argument(..., help="Server name (see 'autoagent mcp list')."),
+    as_json: bool = typer.Option(False, "--json", help="A JSON list (name, description, "
+                                                      "input schema)."),
+) -> None:
+    """The tools of one configured server: starts it, lists its tools, stops it."""
+    from autoagent_core.cli.common import one_line, print_json, settings
+    from autoagent_core.errors import AutoagentError, NotFoundError
+    from autoagent_plugins.mcp.client import McpToolSource
+    from autoagent_plugins.mcp.servers_config import all_servers
+
+    servers = all_servers()
+    if name not in servers:
+        raise NotFoundError(f"no MCP server named '{name}' (see 'autoagent mcp list')")
+    failures: list[str] = []
+    source = McpToolSource(settings(), {name: servers[name]}, warn=failures.append)
+    try:
+        found = source.tools_of(name)
+    finally:
+        source.close()
+    if failures:
+        raise AutoagentError(failures[0].replace(" (its tools are left out)", ""))
+    if as_json:
+        print_json([{"name": f"{name}.{t.name}", "description": t.description or "",
+                     "input_schema": t.input_schema} for t in found])
+        return
+    if not found:
+        print(f"MCP server '{name}' has no tools", file=sys.stderr)
+    for t in found:
+        sys.stdout.write(f"{name}.{t.name}\t{one_line(t.description or '', 90)}\n")
+
+
+@app.command("serve")
+def serve(
+    tools_dir: str = typer.Option(None, "--tools-dir", metavar="DIR",
+                                  help="Tool library folder (default .permanent_tools)."),
+    sandbox: str = typer.Option(None, "--sandbox", metavar="strict|open",
+                                help="How calls run, as for 'tools run' (default: the "
+                                     "settings, DANGEROUS_TOOLS)."),
+    http: str = typer.Option(None, "--http", metavar="HOST:PORT",
+                             help="Streamable HTTP on HOST:PORT (host 127.0.0.1 when only "
+                                  "a port is given) instead of stdio."),
+) -> None:
+    """Serve the tool library as an MCP server (stdio by default).
+
+    Every tool is listed with its description and an input schema from its signature;
+    calls run in the sandbox like 'tools run' and are recorded in the tool's run history
+    as caller mcp:<client name>. Clients are notified when the library changes.
+    """
+    from autoagent_core.cli.tools_cmd import _settings as tool_settings
+    from autoagent_core.layers import open_tool_store
+    from autoagent_plugins.mcp.server import parse_http
+    from autoagent_plugins.mcp.server import serve as run_server
+
+    if http is not None:
+        parse_http(http)  # a usage error before anything starts
+    chosen = tool_settings(tools_dir, sandbox)
+    run_server(chosen, open_tool_store(chosen), http)
