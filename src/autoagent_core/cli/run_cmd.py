@@ -49,6 +49,10 @@ def register(app: typer.Typer) -> None:
         log_dir: str = typer.Option(None, "--log-dir", help="Run timelines folder."),
         sandbox: str = typer.Option(None, "--sandbox",
                                     help="strict (no network, confined writes) or open."),
+        protocol: str = typer.Option(None, "--protocol",
+                                     help="tools, json or text: force how replies are asked "
+                                          "for (default auto: native tools, else JSON mode, "
+                                          "else text, falling back when refused)."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     ) -> None:
         """Solve a task: the Coder writes and runs tools, the Supervisor decides.
@@ -61,6 +65,10 @@ def register(app: typer.Typer) -> None:
             "tools_dir": tools_dir, "agents_dir": agents_dir, "sessions_dir": sessions_dir,
             "log_dir": log_dir, "record": record,
         }
+        if protocol is not None:
+            if protocol not in ("auto", "tools", "json", "text"):
+                raise UsageError(f"--protocol must be tools, json, text or auto, not {protocol!r}")
+            overrides["protocol"] = protocol
         if script is not None:
             overrides.update(backend="scripted", script=script)
         if sandbox is not None:
