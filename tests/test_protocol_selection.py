@@ -124,6 +124,18 @@ def test_an_unusable_reply_in_tools_falls_back_to_json_mode(
     assert fallbacks(run) == [("unusable_reply", "tools", "json")]
 
 
+def test_an_empty_reply_to_tools_falls_back_instead_of_ending_the_run(
+        run_task: RunTask, fake_cloudflare: FakeCloudflare, cf_env: dict[str, str]) -> None:
+    (_c, coder), (_s, supervisor) = recorded("happy_path")
+    fake_cloudflare.queue(CfReply(""), coder, supervisor)
+    run = run_task(None, "Sum 1, 2 and 3", "--backend", "cloudflare", env=cf_env)
+    assert run.returncode == 0, run
+    assert run.summary["answer"] == "6"
+    # gpt-oss-120b: native tools, then text (it is not on the JSON mode list)
+    assert protocols_of(fake_cloudflare) == ["tools", "text", "text"]
+    assert fallbacks(run) == [("protocol_refused", "tools", "text")]
+
+
 def test_openai_server_without_tools_falls_back_to_json_schema(
         run_task: RunTask, fake_openai: FakeOpenAI, openai_env: dict[str, str]) -> None:
     fake_openai.tools_supported = False

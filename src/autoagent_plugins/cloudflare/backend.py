@@ -246,6 +246,13 @@ class CloudflareBackend:
             return
         if reply.text.strip():
             return
+        if options.protocol in ("tools", "json") and not reply.reasoning \
+                and reply.finish_reason != "length":
+            # nothing at all, not even reasoning, to a request with tools or JSON mode
+            # (gpt-oss answers some requests with an empty result, cloudflare-workers-ai.md):
+            # a reply that cannot be used in this protocol; the loop asks in the next
+            raise FormatRefusedError(
+                f"{LABEL} sent an empty reply to a request in {options.protocol} mode")
         if reply.reasoning or reply.finish_reason == "length":
             why = f"its reasoning used up max_tokens={options.max_tokens}"
         else:

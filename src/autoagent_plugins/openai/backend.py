@@ -179,6 +179,11 @@ class OpenAICompatBackend:
             reply.text = reply_text_from_tool_calls(reply.tool_calls, reply.text)
         if not stream and options.on_text is not None and reply.text.strip():
             options.on_text(reply.text)
+        if not reply.text.strip() and options.protocol in ("tools", "json") \
+                and not reply.reasoning and reply.finish_reason != "length":
+            # nothing to a request with tools or JSON mode: the loop asks in the next one
+            raise FormatRefusedError(
+                f"{self.label} sent an empty reply to a request in {options.protocol} mode")
         if not reply.text.strip():
             why = ("its reasoning used up" if reply.reasoning or reply.finish_reason == "length"
                    else "it may have run out of")
