@@ -173,12 +173,14 @@ class CloudflareBackend:
             # function calling: the actions as tools ("Traditional" function calling,
             # developers.cloudflare.com/workers-ai/features/function-calling/traditional/:
             # tools as [{name, description, parameters}]; cloudflare-python
-            # types/ai/ai_run_params.py Messages.tools)
+            # types/ai/ai_run_params.py Messages.tools, MessagesToolUnionMember0, whose
+            # parameter properties each need a description and a type)
             body["tools"] = tools
         elif options.json_schema is not None and (
                 protocol == "json" or (protocol == "auto" and self.info.json_mode)):
-            # JSON mode (json-mode.mdx: response_format {type: json_schema, json_schema});
-            # under auto only for the models the JSON mode page lists
+            # JSON mode (json-mode.mdx: response_format {type: json_schema, json_schema};
+            # the SDK's Messages params do not list it, the model schemas of the listed
+            # models do); under auto only for the models the JSON mode page lists
             body["response_format"] = {"type": "json_schema", "json_schema": options.json_schema}
         if stream:
             body["stream"] = True
