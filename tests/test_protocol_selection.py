@@ -213,3 +213,27 @@ def test_an_unknown_protocol_is_a_usage_error(cli: Any) -> None:
     result = cli("config", "set", "protocol", "xml")
     assert result.returncode == 3, str(result)
     assert "choose one of auto, tools, json, text" in result.stderr
+
+
+def test_forcing_tools_on_a_backend_that_cannot_send_them_is_a_configuration_error(
+        run_task: RunTask) -> None:
+    run = run_task("happy_path", "Sum 1, 2 and 3", "--protocol", "tools")
+    assert run.returncode == 3, run
+    assert run.summary["status"] == "interrupted"
+    lines = [line for line in run.stderr.splitlines() if line.startswith("autoagent: error:")]
+    assert len(lines) == 1, run
+    assert "scripted backend cannot send the 'tools' protocol" in lines[0]
+    assert "--protocol json or text, or auto" in lines[0]
+
+
+def test_a_run_recorded_in_tools_mode_replays_as_a_script(
+        run_task: RunTask, fake_cloudflare: FakeCloudflare, cf_env: dict[str, str]) -> None:
+    fake_cloudflare.queue(*(d for _a, d in recorded("fix_tool")))
+    live = run_task(None, "Average of 2, 4 and 9", "--backend", "cloudflare",
+                    "--record", "tools-run.json", env=cf_env)
+    assert live.returncode == 0, live
+    assert protocols_of(fake_cloudflare)[0] == "tools"  # recording keeps native tools
+    replay = run_task(None, "Average of 2, 4 and 9", "--script", "tools-run.json",
+                      "--tools-dir", "replayed-tools", env=cf_env)
+    assert replay.returncode == 0, replay
+    assert outcome(replay) == outcome(live)

@@ -67,7 +67,11 @@ from autoagent_core.protocol.actions import (
     parse_agent_reply,
     parse_supervisor_reply,
 )
-from autoagent_core.protocol.selection import ProtocolChoice, backend_protocols
+from autoagent_core.protocol.selection import (
+    ProtocolChoice,
+    backend_protocols,
+    backend_sends,
+)
 from autoagent_core.types import (
     AgentSpec,
     CompletionOptions,
@@ -101,7 +105,8 @@ class RunLoop:
         self.bus = bus
         self.session = session
         self.on_text = on_text
-        self.protocols = ProtocolChoice(settings.protocol, backend_protocols(backend))
+        self.protocols = ProtocolChoice(settings.protocol, backend_protocols(backend),
+                                        backend_sends(backend), str(backend.name))
         self.executor = ActionExecutor(settings, tools, agents, bus, session, self.consult)
 
     # ------------------------------------------------------------------ the run

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from autoagent_core.errors import FormatRefusedError, ProtocolRefusedError
+from autoagent_core.errors import ConfigError, FormatRefusedError, ProtocolRefusedError
 
 PROTOCOLS: tuple[str, ...] = ("tools", "json", "text")
 """Every protocol, most to least structured (the order ``auto`` falls back in)."""
@@ -41,6 +41,12 @@ def backend_protocols(backend: Any) -> tuple[str, ...]:
     return (*ordered, "text")
 
 
+def backend_sends(backend: Any) -> tuple[str, ...]:
+    """The protocols ``backend`` can send at all: every one for a backend that knows
+    protocols (it has ``protocols()``), JSON mode and text for the others."""
+    return PROTOCOLS if callable(getattr(backend, "protocols", None)) else DEFAULT_PROTOCOLS
+
+
 def offers_tools(schema: dict[str, Any] | None) -> bool:
     """True when replies of ``schema`` are actions that can be offered as tools."""
     from autoagent_core.protocol.tool_calls import tools_for
@@ -51,14 +57,23 @@ def offers_tools(schema: dict[str, Any] | None) -> bool:
 class ProtocolChoice:
     """The protocol of each request of one run, and its fallbacks."""
 
-    def __init__(self, setting: str, supported: tuple[str, ...]) -> None:
+    def __init__(self, setting: str, supported: tuple[str, ...],
+                 sendable: tuple[str, ...] = PROTOCOLS, backend: str = "backend") -> None:
         self.forced: str | None = None if setting == "auto" else setting
         self.live: list[str] = list(supported)
         self.supported = supported
+        self.sendable = sendable
+        self.backend = backend
 
     def pick(self, schema: dict[str, Any] | None) -> str:
-        """The protocol to ask a reply of ``schema`` in."""
+        """The protocol to ask a reply of ``schema`` in; :class:`ConfigError` when the
+        protocol forced is one the backend cannot send."""
         if self.forced is not None and (self.forced != "tools" or offers_tools(schema)):
+            if self.forced not in self.sendable:
+                raise ConfigError(
+                    f"the {self.backend} backend cannot send the '{self.forced}' protocol "
+                    f"that the protocol setting forces: use --protocol "
+                    f"{' or '.join(self.sendable)}, or auto")
             return self.forced
         for protocol in self.live:
             if protocol == "tools" and not offers_tools(schema):
