@@ -10,7 +10,8 @@ The ``protocol`` setting (``--protocol``) is ``auto`` or one protocol forced:
 ``auto`` takes the best protocol the backend says its model supports (``protocols()``
 on the backend, best first; a backend without it is asked in JSON mode, then text).
 When the service refuses one (a :class:`~autoagent_core.errors.FormatRefusedError`) or
-a reply in it cannot be used, the run falls back to the next for the rest of the run;
+a reply in it cannot be used (backends with ``protocols()`` only), the run falls back
+to the next for the rest of the run;
 the loop logs it as a ``format_error`` event and counts it as a format retry.
 
 A forced protocol is never left: a refusal that asking again cannot change stops the
@@ -96,8 +97,10 @@ class ProtocolChoice:
 
     def after_unusable_reply(self, protocol: str, schema: dict[str, Any] | None) -> str:
         """The protocol to ask again in after a reply in ``protocol`` could not be used:
-        the next one under ``auto``, the same when it is forced or already text."""
-        if self.forced == protocol or protocol == "text":
+        the next one under ``auto``, the same when it is forced or already text, and for
+        a backend that knows no protocols (its JSON mode, such as the local model's
+        grammar, is what keeps a small model's replies in shape)."""
+        if self.forced == protocol or protocol == "text" or self.sendable != PROTOCOLS:
             return protocol
         return self.drop(protocol, schema)
 
