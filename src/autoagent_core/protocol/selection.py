@@ -10,9 +10,9 @@ The ``protocol`` setting (``--protocol``) is ``auto`` or one protocol forced:
 ``auto`` takes the best protocol the backend says its model supports (``protocols()``
 on the backend, best first; a backend without it is asked in JSON mode, then text).
 When the service refuses one (a :class:`~autoagent_core.errors.FormatRefusedError`) or
-a reply in it cannot be used (backends with ``protocols()`` only), the run falls back
-to the next for the rest of the run;
-the loop logs it as a ``format_error`` event and counts it as a format retry.
+a reply in it cannot be used (backends with ``protocols()`` only), the run falls back to
+the next for the rest of the run; the loop logs it as a ``format_error`` event and
+counts it as a format retry.
 
 A forced protocol is never left: a refusal that asking again cannot change stops the
 run with :class:`~autoagent_core.errors.ProtocolRefusedError` (exit 4, the session kept
