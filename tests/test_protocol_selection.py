@@ -237,3 +237,20 @@ def test_a_run_recorded_in_tools_mode_replays_as_a_script(
                       "--tools-dir", "replayed-tools", env=cf_env)
     assert replay.returncode == 0, replay
     assert outcome(replay) == outcome(live)
+
+
+def test_openai_server_with_neither_tools_nor_json_mode_ends_in_text(
+        run_task: RunTask, fake_openai: FakeOpenAI, openai_env: dict[str, str]) -> None:
+    fake_openai.tools_supported = False
+    fake_openai.response_formats = ("text",)
+    fake_openai.reject_status = 422  # llama_cpp.server's validation error
+    fake_openai.queue(*(d for _a, d in recorded("happy_path")))
+    run = run_task(None, "Sum 1, 2 and 3", "--backend", "openai", env=openai_env)
+    assert run.returncode == 0, run
+    assert run.summary["answer"] == "6"
+    formats = [(r.body.get("response_format") or {}).get("type") for r in fake_openai.requests]
+    # tools; JSON mode as json_schema then json_object; then text for the rest of the run
+    assert protocols_of(fake_openai) == ["tools", "json", "json", "text", "text"]
+    assert formats == [None, "json_schema", "json_object", None, None]
+    assert fallbacks(run) == [("protocol_refused", "tools", "json"),
+                              ("protocol_refused", "json", "text")]
