@@ -114,6 +114,10 @@ class Settings:
                                           minimum=1024)
     # the run loop
     max_turns: int = _setting(10, "Turn limit of a run", minimum=1)
+    protocol: str = _setting("auto", "How replies are asked for: auto (native tools, else "
+                             "JSON mode, else text, falling back when refused), tools, "
+                             "json or text (forced)",
+                             choices=("auto", "tools", "json", "text"))
     format_retries: int = _setting(2, "Retries of a reply that does not parse, per turn",
                                    minimum=0)
     max_agent_depth: int = _setting(2, "How deep agents may consult agents", minimum=0)

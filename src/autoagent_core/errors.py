@@ -112,8 +112,20 @@ class ServerError(BackendError):
 
 
 class FormatRefusedError(BackendError):
-    """The service could not produce the requested format (Workers AI: "JSON Mode
-    couldn't be met"): the loop asks again without it, as a format retry."""
+    """The service could not produce the requested protocol (Workers AI: "JSON Mode
+    couldn't be met"; a server that does not take ``tools`` or ``response_format``): the
+    loop asks again with the next protocol, as a format retry. ``permanent`` marks a
+    refusal that asking again the same way cannot change (the feature is not supported),
+    as opposed to one reply that could not meet it."""
+
+    def __init__(self, message: str, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class ProtocolRefusedError(BackendError):
+    """The service refused the protocol the ``protocol`` setting forces; with ``auto``
+    the loop would have fallen back to the next one."""
 
 
 class EmptyReplyError(BackendError):

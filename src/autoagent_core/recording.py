@@ -32,6 +32,9 @@ class RecordingBackend:
         self.items: list[dict[str, str]] = []
         self.name = inner.name
         self.model = inner.model
+        offered = getattr(inner, "protocols", None)
+        if callable(offered):  # the run chooses its protocol from the wrapped backend
+            self.protocols = offered
         self._write()
 
     def complete(self, messages: Sequence[Message], options: CompletionOptions) -> Completion:

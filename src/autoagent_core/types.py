@@ -59,6 +59,10 @@ class CompletionOptions:
     enforce it (llama.cpp grammars, ``response_format``); ``on_text`` receives streamed
     text as it arrives (the backend streams when it is set and it can). ``agent`` names
     the agent asking (the scripted backend checks it; others may ignore it).
+    ``protocol`` says how the reply is asked for (:mod:`autoagent_core.protocol.selection`):
+    ``tools`` offers the actions of ``json_schema`` as native tools, ``json`` constrains
+    the reply to ``json_schema`` (JSON mode), ``text`` sends neither (``json_schema`` is
+    then ``None``); ``auto`` leaves the choice to the backend.
     """
 
     max_tokens: int = 2048
@@ -66,6 +70,7 @@ class CompletionOptions:
     json_schema: dict[str, Any] | None = None
     on_text: Callable[[str], None] | None = None
     agent: str = "coder"
+    protocol: str = "auto"
 
 
 @dataclass
@@ -99,9 +104,12 @@ class LLMBackend(Protocol):
 EVENT_KINDS: tuple[str, ...] = (
     "run_started",  # task, session_id, backend, model, settings (no secrets), resumed
     "turn_started",  # turn
-    "model_request",  # agent, turn, messages (list of {role, content})
-    "model_reply",  # agent, turn, text, usage {prompt_tokens, completion_tokens}, latency_s, model
-    "format_error",  # agent, turn, error, text
+    "model_request",  # agent, turn, messages (list of {role, content}), protocol
+    # model_reply: agent, turn, text, usage {prompt_tokens, completion_tokens}, latency_s,
+    # model, protocol
+    "model_reply",
+    # format_error: agent, turn, error, text, reason, protocol, next_protocol, forced
+    "format_error",
     "tool_created",  # name, version, description, code, created (bool: new tool)
     "tool_run",  # name, version, args, ok, result | error {class, message, ...}, duration_s
     "action_failed",  # agent, turn, type, name, error {class, message, suggestions}

@@ -18,7 +18,10 @@ Attributes: ``base_url`` (use as ``CLOUDFLARE_API_BASE``), ``account_id``, ``tok
 ``replies`` (a deque: each item is a ``str``, a :class:`CfReply` or a fault from
 :mod:`support.fake_http`), ``requests`` (every request received, in order), ``models``
 (every model path requested), ``stop()``. ``known_models`` (``None``: every model
-exists) makes other model names fail with code 5007 as the service does.
+exists) makes other model names fail with code 5007 as the service does. ``refuse``
+(``{"tools", "json"}``) makes requests in those protocols fail as the service refuses
+them. A :class:`~support.fake_http.Decision` is rendered in the protocol requested (tool
+calls in ``decision_shape``, a JSON-mode object, or text).
 
 How a text reply is rendered: non-streaming requests get the success envelope with the
 reply's ``shape`` (``classic`` ``{"response": ...}``, ``chat`` ``choices``, or
@@ -39,6 +42,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from support.fake_http import (
+    Decision,
     FakeHandler,
     FakeServer,
     HttpError,
@@ -102,12 +106,16 @@ class FakeCloudflare(FakeServer):
     name = "cloudflare"
 
     def __init__(self, account_id: str = DEFAULT_ACCOUNT, token: str = DEFAULT_TOKEN,
-                 known_models: set[str] | None = None) -> None:
+                 known_models: set[str] | None = None,
+                 refuse: frozenset[str] = frozenset()) -> None:
         super().__init__()
+        self.refuse = set(refuse)
         self.account_id = account_id
         self.token = token
         self.known_models = known_models
         self.models: list[str] = []
+        self.decision_shape: Literal["classic", "chat"] = "classic"
+        """The result shape :class:`~support.fake_http.Decision` replies are sent in."""
 
     @property
     def base_url(self) -> str:
@@ -142,6 +150,11 @@ class FakeCloudflare(FakeServer):
             h.send_json(400, error_envelope(
                 5007, f"AiError: No such model {model} or task ({request_id})"))
             return
+        body = request.body if isinstance(request.body, dict) else {}
+        refusal = self._refusal(body)
+        if refusal is not None:
+            h.send_json(400, refusal)
+            return
         item = self.next_reply()
         if item is None:
             h.send_json(400, error_envelope(5006, "fake: no scripted reply left"))
@@ -151,7 +164,6 @@ class FakeCloudflare(FakeServer):
         if isinstance(item, HttpError):
             self._serve_error(h, item)
             return
-        body = request.body if isinstance(request.body, dict) else {}
         if isinstance(item, JsonInsteadOfStream):
             payload = item.payload if item.payload is not None else {
                 "result": {}, "success": True, "errors": [], "messages": []}
@@ -164,6 +176,9 @@ class FakeCloudflare(FakeServer):
             else:
                 self._stall_json(h, item.text)
             return
+        if isinstance(item, Decision):
+            item = CfReply(item.text(body), shape=self.decision_shape,
+                           tool_calls=item.tool_calls(body))
         reply = item if isinstance(item, CfReply) else CfReply(str(item))
         json_mode = isinstance(body.get("response_format"), dict)
         if request.stream:
@@ -171,6 +186,17 @@ class FakeCloudflare(FakeServer):
         else:
             h.send_json(200, {"result": self._result(reply, json_mode), "success": True,
                               "errors": [], "messages": []})
+
+    def _refusal(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        """The error of a request in a protocol this fake refuses (``refuse``): native
+        tools fail input validation (5006, the code of a schema mismatch in errors.mdx);
+        JSON mode answers the refusal json-mode.mdx documents."""
+        if "tools" in self.refuse and body.get("tools"):
+            return error_envelope(5006, "AiError: Bad input: Error: additional property "
+                                        "'tools' is not allowed")
+        if "json" in self.refuse and isinstance(body.get("response_format"), dict):
+            return error_envelope(None, "AiError: JSON Mode couldn't be met")
+        return None
 
     def _serve_error(self, h: FakeHandler, item: HttpError) -> None:
         headers = {"Retry-After": item.retry_after} if item.retry_after is not None else {}

@@ -15,6 +15,8 @@ Queue items understood by every fake (see :mod:`support.fake_cloudflare` and
 * :class:`Delay`: wait, then serve the next queued item in the same request.
 * :class:`Trickle`: start a stream and send a keep-alive comment every ``interval``
   seconds, never finishing (only a total deadline ends it).
+* :class:`Decision`: a recorded decision of the model, rendered in the protocol the
+  request asks for (tool calls, a JSON-mode value or text).
 
 An empty queue answers with an error saying so (HTTP 400, not retried), so a test that
 queues too few replies fails with a clear line instead of hanging.
@@ -98,6 +100,44 @@ class Trickle:
     """An event stream that sends a keep-alive comment every ``interval`` s, for ever."""
 
     interval: float = 0.3
+
+
+@dataclass
+class Decision:
+    """One recorded decision of the model (a protocol reply object: the Coder's
+    ``{"thought", "actions"}`` or the Supervisor's decision), rendered in the shape of
+    the protocol the request asks for, as a model following it would answer: tool calls
+    when the request offers ``tools`` (one call per action, the thought as the text), a
+    JSON value when it carries ``response_format`` (JSON mode), else text with the JSON
+    in a fenced block after a sentence of prose."""
+
+    reply: dict[str, Any]
+
+    def tool_calls(self, body: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """``[{"name", "arguments"}]`` when the request offers tools and the reply is
+        actions; ``None`` otherwise."""
+        actions = self.reply.get("actions")
+        if not body.get("tools") or "decision" in self.reply or not isinstance(actions, list):
+            return None
+        return [{"name": a["type"], "arguments": {k: v for k, v in a.items() if k != "type"}}
+                for a in actions]
+
+    def text(self, body: dict[str, Any]) -> str:
+        """The visible text for this request."""
+        if self.tool_calls(body) is not None:
+            return str(self.reply.get("thought", ""))
+        if isinstance(body.get("response_format"), dict):
+            return json.dumps(self.reply)
+        return f"Here is my reply.\n```json\n{json.dumps(self.reply, indent=1)}\n```\n"
+
+    @staticmethod
+    def protocol_of(body: Any) -> str:
+        """The protocol a recorded request body asked in."""
+        if not isinstance(body, dict):
+            return "?"
+        if body.get("tools"):
+            return "tools"
+        return "json" if isinstance(body.get("response_format"), dict) else "text"
 
 
 @dataclass

@@ -15,7 +15,9 @@ Usage::
 server accepts (default: ``json_schema``, ``json_object``, ``text``); any other type is
 refused with ``reject_status`` (400, or 422 like ``llama_cpp.server``'s validation).
 Streaming requests get ``chat.completion.chunk`` frames, a usage chunk when asked for
-with ``stream_options.include_usage``, then ``[DONE]``. With ``api_key`` set, a request
+with ``stream_options.include_usage``, then ``[DONE]``. ``tools_supported=False``
+refuses requests that carry ``tools``; a :class:`~support.fake_http.Decision` is
+rendered in the protocol requested (tool calls, JSON, or text). With ``api_key`` set, a request
 without ``Authorization: Bearer <key>`` gets 401.
 """
 
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from support.fake_http import (
+    Decision,
     FakeHandler,
     FakeServer,
     HttpError,
@@ -56,8 +59,9 @@ class FakeOpenAI(FakeServer):
 
     def __init__(self, api_key: str = "", model: str = "fake-model",
                  response_formats: tuple[str, ...] = ("json_schema", "json_object", "text"),
-                 reject_status: int = 400) -> None:
+                 reject_status: int = 400, tools_supported: bool = True) -> None:
         super().__init__()
+        self.tools_supported = tools_supported
         self.api_key = api_key
         self.model = model
         self.response_formats = response_formats
@@ -90,6 +94,12 @@ class FakeOpenAI(FakeServer):
                 "message": f"response_format type {fmt.get('type')!r} is not supported",
                 "type": "invalid_request_error"}})
             return
+        if body.get("tools") and not self.tools_supported:
+            # llama.cpp's llama-server started without --jinja answers this
+            h.send_json(self.reject_status, {"error": {
+                "message": "tools param requires --jinja flag",
+                "type": "invalid_request_error"}})
+            return
         item = self.next_reply()
         if item is None:
             h.send_json(400, {"error": {"message": "fake: no scripted reply left"}})
@@ -110,6 +120,8 @@ class FakeOpenAI(FakeServer):
             h.send_json(200, item.payload if item.payload is not None
                         else self._completion(OaiReply("from json"), model))
             return
+        if isinstance(item, Decision):
+            item = OaiReply(item.text(body), tool_calls=item.tool_calls(body))
         reply = item if isinstance(item, OaiReply) else OaiReply(str(item))
         if request.stream:
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))

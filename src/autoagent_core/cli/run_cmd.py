@@ -54,6 +54,10 @@ def register(app: typer.Typer) -> None:
                                              help="Let tools read PATH in strict mode."),
         allow_write: list[str] = typer.Option(None, "--allow-write", metavar="PATH",
                                               help="Let tools write PATH."),
+        protocol: str = typer.Option(None, "--protocol",
+                                     help="tools, json or text: force how replies are asked "
+                                          "for (default auto: native tools, else JSON mode, "
+                                          "else text, falling back when refused)."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     ) -> None:
         """Solve a task: the Coder writes and runs tools, the Supervisor decides.
@@ -66,6 +70,10 @@ def register(app: typer.Typer) -> None:
             "tools_dir": tools_dir, "agents_dir": agents_dir, "sessions_dir": sessions_dir,
             "log_dir": log_dir, "record": record,
         }
+        if protocol is not None:
+            if protocol not in ("auto", "tools", "json", "text"):
+                raise UsageError(f"--protocol must be tools, json, text or auto, not {protocol!r}")
+            overrides["protocol"] = protocol
         if script is not None:
             overrides.update(backend="scripted", script=script)
         overrides.update(common.sandbox_overrides(sandbox, allow_read, allow_write))

@@ -67,6 +67,11 @@ from autoagent_core.protocol.actions import (
     parse_agent_reply,
     parse_supervisor_reply,
 )
+from autoagent_core.protocol.selection import (
+    ProtocolChoice,
+    backend_protocols,
+    backend_sends,
+)
 from autoagent_core.types import (
     AgentSpec,
     CompletionOptions,
@@ -100,6 +105,8 @@ class RunLoop:
         self.bus = bus
         self.session = session
         self.on_text = on_text
+        self.protocols = ProtocolChoice(settings.protocol, backend_protocols(backend),
+                                        backend_sends(backend), str(backend.name))
         from autoagent_core.tools.external import ExternalTools
 
         # tools beside the library (MCP servers'): opened at the first listing, once per
@@ -275,27 +282,31 @@ class RunLoop:
             def on_text(chunk: str) -> None:
                 sink(agent, chunk)
 
-        constrained: dict[str, Any] | None = schema
         completion = None
-        for _attempt in range(settings.format_retries + 1):
+        protocol = self.protocols.pick(schema)
+        attempts = settings.format_retries + 1
+        for attempt in range(attempts):
             self.bus.emit("model_request", agent=agent, turn=turn.index,
-                          messages=[m.to_dict() for m in convo])
+                          messages=[m.to_dict() for m in convo], protocol=protocol)
             options = CompletionOptions(max_tokens=settings.max_tokens,
                                         temperature=settings.temperature,
-                                        json_schema=constrained, on_text=on_text, agent=agent)
+                                        json_schema=None if protocol == "text" else schema,
+                                        on_text=on_text, agent=agent, protocol=protocol)
             try:
                 completion = self.backend.complete(convo, options)
             except FormatRefusedError as exc:
-                # the service cannot meet the constrained format: ask again for text,
-                # parsed as usual (counted as a format retry)
-                self.bus.emit("format_error", agent=agent, turn=turn.index, error=str(exc),
-                              text="", reason="format_refused")
-                constrained = None
+                # the service refused this protocol: ask again in the next one (counted as
+                # a format retry), or in the same one when it is forced
+                following = self.protocols.after_refusal(protocol, schema, exc,
+                                                         attempts - attempt - 1)
+                self._protocol_event(agent, turn, str(exc), "", protocol, following,
+                                     "protocol_refused")
+                protocol = following
                 continue
             turn.usage = turn.usage + completion.usage
             self.bus.emit("model_reply", agent=agent, turn=turn.index, text=completion.text,
                           usage=completion.usage.to_dict(), latency_s=completion.latency_s,
-                          model=completion.model)
+                          model=completion.model, protocol=protocol)
             turn.messages.append({"agent": agent, "role": "assistant",
                                   "content": completion.text})
             try:
@@ -303,13 +314,25 @@ class RunLoop:
             except ProtocolFormatError as exc:
                 note = (f"Your reply could not be used: {exc}. Reply again with exactly one "
                         "JSON object in the format described, and nothing else.")
-                self.bus.emit("format_error", agent=agent, turn=turn.index, error=str(exc),
-                              text=completion.text)
+                following = self.protocols.after_unusable_reply(protocol, schema)
+                self._protocol_event(agent, turn, str(exc), completion.text, protocol,
+                                     following, "unusable_reply")
+                protocol = following
                 turn.messages.append({"agent": agent, "role": "user", "content": note,
                                       "kind": "format_error"})
                 convo += [Message("assistant", clip(completion.text, 4000)),
                           Message("user", note)]
         return None, completion.text if completion is not None else ""
+
+    def _protocol_event(self, agent: str, turn: Turn, error: str, text: str, protocol: str,
+                        following: str, reason: str) -> None:
+        """The ``format_error`` event of a retry; it names the protocol the reply was asked
+        in and the one asked next (a fallback when they differ)."""
+        if following != protocol:
+            error = f"{error}; falling back from {protocol} to {following} for the rest of the run"
+        self.bus.emit("format_error", agent=agent, turn=turn.index, error=error, text=text,
+                      reason=reason, protocol=protocol, next_protocol=following,
+                      forced=self.protocols.forced is not None)
 
     # ------------------------------------------------------------------ agents
     def consult(self, spec: AgentSpec, message: str, depth: int, turn: Turn,

@@ -16,7 +16,12 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from autoagent_core.errors import EmptyReplyError, MissingCredentialsError
+from autoagent_core.errors import (
+    BadRequestError,
+    EmptyReplyError,
+    FormatRefusedError,
+    MissingCredentialsError,
+)
 from autoagent_core.types import Completion, CompletionOptions, Message, Usage
 from autoagent_plugins._http.client import (
     AttemptFailed,
@@ -94,6 +99,20 @@ def _parse_responses(result: dict[str, Any]) -> ParsedReply:
                        finish)
 
 
+def refused_protocol(error: BadRequestError, body: dict[str, Any],
+                     protocol: str) -> BadRequestError | FormatRefusedError:
+    """A 400 to a request sent with ``tools`` or ``response_format`` under an explicit
+    protocol, as the refusal of that protocol (a model whose input schema has no
+    ``tools`` or ``response_format`` fails validation with 5006 "bad input", errors.mdx);
+    the loop then asks again in the next protocol, where a real input problem shows up
+    again with its own message."""
+    if protocol == "tools" and "tools" in body:
+        return FormatRefusedError(f"{error.message} (native tools refused)", permanent=True)
+    if protocol == "json" and "response_format" in body:
+        return FormatRefusedError(f"{error.message} (JSON mode refused)", permanent=True)
+    return error
+
+
 class CloudflareBackend:
     """Chat completions from Cloudflare Workers AI (native ``/ai/run`` endpoint)."""
 
@@ -148,21 +167,41 @@ class CloudflareBackend:
             "max_tokens": options.max_tokens,
             "temperature": clamp(self.info, "temperature", options.temperature),
         }
-        tools = self._tools(options)
+        protocol = options.protocol
+        tools = self._tools(options) if protocol in ("auto", "tools") else None
         if tools:
-            # function calling: the actions as tools (Workers AI "tools" input,
-            # cloudflare-python types/ai/ai_run_params.py Messages.tools)
+            # function calling: the actions as tools ("Traditional" function calling,
+            # developers.cloudflare.com/workers-ai/features/function-calling/traditional/:
+            # tools as [{name, description, parameters}]; cloudflare-python
+            # types/ai/ai_run_params.py Messages.tools, MessagesToolUnionMember0, whose
+            # parameter properties each need a description and a type)
             body["tools"] = tools
-        elif options.json_schema is not None and self.info.json_mode:
-            # JSON mode only for the models the JSON mode page lists
+        elif options.json_schema is not None and (
+                protocol == "json" or (protocol == "auto" and self.info.json_mode)):
+            # JSON mode (json-mode.mdx: response_format {type: json_schema, json_schema};
+            # the SDK's Messages params do not list it, the model schemas of the listed
+            # models do); under auto only for the models the JSON mode page lists
             body["response_format"] = {"type": "json_schema", "json_schema": options.json_schema}
         if stream:
             body["stream"] = True
         return body
 
+    def protocols(self) -> tuple[str, ...]:
+        """The protocols this model supports, best first: native tools for the models
+        the catalog marks ``function_calling``, JSON mode for those the JSON mode page
+        lists (``models.json``), text always."""
+        listed = []
+        if self.info.function_calling:
+            listed.append("tools")
+        if self.info.json_mode:
+            listed.append("json")
+        return (*listed, "text")
+
     def _tools(self, options: CompletionOptions) -> list[dict[str, Any]] | None:
-        """The actions as tools, for a model marked ``function_calling`` (else ``None``)."""
-        if not self.info.function_calling or options.json_schema is None:
+        """The actions as tools: under ``tools`` always (the setting may force it), under
+        ``auto`` for a model marked ``function_calling`` (else ``None``)."""
+        if options.json_schema is None or (
+                options.protocol == "auto" and not self.info.function_calling):
             return None
         from autoagent_core.protocol.tool_calls import tools_for
 
@@ -182,7 +221,10 @@ class CloudflareBackend:
             reply = self.http.run(lambda: self._stream_once(body, options, deadline), deadline)
         if reply is None:  # not streaming, or the stream came back as empty JSON
             body = self._body(messages, options, stream=False)
-            reply = self.http.run(lambda: self._post_once(body, deadline), deadline)
+            try:
+                reply = self.http.run(lambda: self._post_once(body, deadline), deadline)
+            except BadRequestError as exc:
+                raise refused_protocol(exc, body, options.protocol) from None
             self._check_visible(reply, options)
             if options.on_text is not None:
                 options.on_text(reply.text)
@@ -206,6 +248,13 @@ class CloudflareBackend:
             return
         if reply.text.strip():
             return
+        if options.protocol in ("tools", "json") and not reply.reasoning \
+                and reply.finish_reason != "length":
+            # nothing at all, not even reasoning, to a request with tools or JSON mode
+            # (gpt-oss answers some requests with an empty result, cloudflare-workers-ai.md):
+            # a reply that cannot be used in this protocol; the loop asks in the next
+            raise FormatRefusedError(
+                f"{LABEL} sent an empty reply to a request in {options.protocol} mode")
         if reply.reasoning or reply.finish_reason == "length":
             why = f"its reasoning used up max_tokens={options.max_tokens}"
         else:

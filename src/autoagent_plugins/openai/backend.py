@@ -20,6 +20,7 @@ from autoagent_core.errors import (
     BackendError,
     BadRequestError,
     EmptyReplyError,
+    FormatRefusedError,
     MissingCredentialsError,
     QuotaExceededError,
     UnknownModelError,
@@ -123,8 +124,22 @@ class OpenAICompatBackend:
             "max_tokens": options.max_tokens,
             "temperature": options.temperature,
         }
-        if options.json_schema is not None:
-            response_format = _response_format(self.schema_mode, options.json_schema)
+        schema, protocol = options.json_schema, options.protocol
+        tools = self._tools(options)
+        if tools:
+            # native function calling (OpenAI chat completions API: "tools" as
+            # [{type: "function", function: {name, description, parameters}}];
+            # tool_choice "required": the model must call one or more tools, and every
+            # reply of the Coder is actions)
+            from autoagent_core.protocol.tool_calls import openai_tools
+
+            body["tools"] = openai_tools(tools)
+            body["tool_choice"] = "required"
+        elif schema is not None and protocol in ("auto", "json"):
+            mode = self.schema_mode
+            if protocol == "json" and mode == "plain":
+                mode = "json_object"
+            response_format = _response_format(mode, schema)
             if response_format is not None:
                 body["response_format"] = response_format
         if stream:
@@ -132,25 +147,43 @@ class OpenAICompatBackend:
             body["stream_options"] = {"include_usage": True}
         return body
 
+    def protocols(self) -> tuple[str, ...]:
+        """Native tools, JSON mode, text: an OpenAI-compatible server is tried in each,
+        and a server that refuses one (HTTP 400/422) moves the run to the next."""
+        return ("tools", "json", "text")
+
+    def _tools(self, options: CompletionOptions) -> list[dict[str, Any]] | None:
+        if options.protocol != "tools" or options.json_schema is None:
+            return None
+        from autoagent_core.protocol.tool_calls import tools_for
+
+        return tools_for(options.json_schema)
+
     def complete(self, messages: Sequence[Message], options: CompletionOptions) -> Completion:
-        """One chat completion; streams to ``options.on_text`` when it is set."""
+        """One chat completion; streams to ``options.on_text`` when it is set (not in
+        the ``tools`` protocol: the calls are passed on whole at the end)."""
         started = time.monotonic()
         deadline = Deadline(self.http.timeouts.total)
-        stream = options.on_text is not None
+        tools_mode = self._tools(options) is not None
+        stream = options.on_text is not None and not tools_mode
         while True:
             body = self._body(messages, options, stream)
             try:
                 reply = self._request(body, options, deadline)
                 break
-            except BadRequestError:
-                # the server may not know this response_format: try the next, less strict one
-                if "response_format" not in body or self.schema_mode == SCHEMA_MODES[-1]:
-                    raise
-                self.schema_mode = SCHEMA_MODES[SCHEMA_MODES.index(self.schema_mode) + 1]
+            except BadRequestError as exc:
+                self._after_refusal(exc, body, options.protocol)
         if reply.tool_calls:
             from autoagent_core.protocol.tool_calls import reply_text_from_tool_calls
 
             reply.text = reply_text_from_tool_calls(reply.tool_calls, reply.text)
+        if not stream and options.on_text is not None and reply.text.strip():
+            options.on_text(reply.text)
+        if not reply.text.strip() and options.protocol in ("tools", "json") \
+                and not reply.reasoning and reply.finish_reason != "length":
+            # nothing to a request with tools or JSON mode: the loop asks in the next one
+            raise FormatRefusedError(
+                f"{self.label} sent an empty reply to a request in {options.protocol} mode")
         if not reply.text.strip():
             why = ("its reasoning used up" if reply.reasoning or reply.finish_reason == "length"
                    else "it may have run out of")
@@ -166,6 +199,25 @@ class OpenAICompatBackend:
             finish_reason=reply.finish_reason or "stop",
             latency_s=round(time.monotonic() - started, 4),
         )
+
+    def _after_refusal(self, error: BadRequestError, body: dict[str, Any],
+                       protocol: str) -> None:
+        """After a 400/422: the server may not know ``tools`` or this ``response_format``.
+        Returns to try the next, less strict ``response_format``; raises the refusal of
+        the protocol (:class:`FormatRefusedError`) when none is left, or the error when
+        the request carried neither."""
+        if "tools" in body:
+            raise FormatRefusedError(f"{error.message} (native tools refused)",
+                                     permanent=True) from None
+        if "response_format" not in body:
+            raise error
+        last = SCHEMA_MODES[-1] if protocol == "auto" else "json_object"
+        if self.schema_mode in (last, SCHEMA_MODES[-1]):
+            if protocol == "json":
+                raise FormatRefusedError(f"{error.message} (JSON mode refused)",
+                                         permanent=True) from None
+            raise error
+        self.schema_mode = SCHEMA_MODES[SCHEMA_MODES.index(self.schema_mode) + 1]
 
     def _request(self, body: dict[str, Any], options: CompletionOptions,
                  deadline: Deadline) -> ParsedReply:
