@@ -16,7 +16,7 @@ from typing import Any
 from autoagent_core.batch.one_task import TaskJob
 from autoagent_core.batch.results import ResultsFile, last_statuses
 from autoagent_core.batch.tasks import read_tasks
-from autoagent_core.errors import UsageError
+from autoagent_core.errors import AutoagentError, PluginError, UsageError
 
 
 @dataclass
@@ -129,6 +129,11 @@ def run_batch(request: BatchRequest) -> BatchOutcome:
                 executor.run(jobs, on_result)
         except KeyboardInterrupt:
             interrupted = True
+        except AutoagentError:
+            raise
+        except Exception as exc:  # a third-party executor's bug: one line, results kept
+            raise PluginError(f"the {request.executor} executor failed: "
+                              f"{type(exc).__name__}: {exc}") from None
         finally:
             executor.close()
     return BatchOutcome(len(jobs) + skipped, skipped, counts, progress.tokens,

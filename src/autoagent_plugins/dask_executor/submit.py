@@ -77,7 +77,7 @@ class DaskExecutor:
             self._futures.append(future)
         pending = set(by_key)
         try:
-            for future in as_completed(self._futures):
+            for future in as_completed(self._futures, loop=self.client.loop):
                 pending.discard(future.key)
                 try:
                     row = future.result()
