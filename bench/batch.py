@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from support.batch_tasks import own_tool_tasks, read_results  # noqa: E402
+from support.batch_tasks import own_tool_tasks, read_results
 
 DASK = shutil.which("dask", path=str(Path(sys.executable).parent)) or "dask"
 

@@ -98,3 +98,45 @@ def test_per_task_max_turns_and_session_id(cli: CliFn, isolated: Path) -> None:
     assert row["session_id"] == "my-run"
     assert json.loads(cli("sessions", "show", "my-run", "--json").stdout)["status"] == \
         "completed"
+
+
+SERIAL_EXECUTOR = '''
+from autoagent_core.hookspecs import hookimpl
+from autoagent_core.types import Provider
+
+
+class Serial:
+    def __init__(self, options):
+        self.options = options
+
+    def run(self, jobs, on_result):
+        from autoagent_core.batch.one_task import run_job
+        for job in reversed(list(jobs)):
+            row = run_job(job)
+            row["answer"] = "serial:" + str(row["answer"])
+            on_result(row)
+
+    def close(self):
+        pass
+
+
+@hookimpl
+def autoagent_executors():
+    return [Provider("serial", Serial, "one task after another, last first")]
+'''
+
+
+def test_a_third_party_executor_plugs_in(cli: CliFn, isolated: Path) -> None:
+    from support.fake_dist import make_fake_plugin
+
+    site = isolated.parent / "site"
+    make_fake_plugin(site, "fake-serial", "serial", "fake_serial", SERIAL_EXECUTOR)
+    tasks = own_tool_tasks(isolated / "p", 2)
+    result = cli("batch", str(tasks), "--executor", "serial", "-o", "r.jsonl",
+                 env={"PYTHONPATH": str(site)})
+    assert result.returncode == 0, result
+    rows = read_results(isolated / "r.jsonl")
+    assert [r["id"] for r in rows] == ["t1", "t0"]
+    assert [r["answer"] for r in rows] == ["serial:2", "serial:1"]
+    unknown = cli("batch", str(tasks), "--executor", "nope", "-o", "x.jsonl")
+    assert unknown.returncode == 5 and "no executor named 'nope'" in unknown.stderr

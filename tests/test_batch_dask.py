@@ -17,7 +17,9 @@ from pathlib import Path
 import pytest
 
 from conftest import CliFn
+from fixtures.runs import script_path
 from support.batch_tasks import read_results, tool_script, write_tasks
+from support.fake_openai import FakeOpenAI
 
 DASK = shutil.which("dask", path=str(Path(sys.executable).parent)) or "dask"
 
@@ -28,16 +30,18 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """The scheduler address and the worker's own folder (nothing of the submitter's)."""
     from distributed import Client
 
+    tmp_path = tmp_path_factory.mktemp("cluster")
     address = f"tcp://127.0.0.1:{_free_port()}"
     worker_home = tmp_path / "worker-machine"
     (worker_home / "home").mkdir(parents=True)
     (worker_home / "tmp").mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in ("XDG_CONFIG_HOME",)}
+    env = {k: v for k, v in os.environ.items()
+           if k != "XDG_CONFIG_HOME" and not k.startswith(("OPENAI_", "AUTOAGENT_"))}
     procs = [subprocess.Popen(
         [DASK, "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
          "--no-dashboard"], cwd=tmp_path, env=env,
@@ -115,3 +119,31 @@ def test_unreachable_scheduler_is_one_line(cli: CliFn, isolated: Path) -> None:
     assert result.returncode == 3, result
     assert result.stderr.strip().startswith("autoagent: error: cannot reach the Dask")
     assert "Traceback" not in result.stderr
+
+
+def test_secrets_reach_the_worker_only_with_env_from_host(
+        cli: CliFn, isolated: Path, cluster: tuple[str, Path]) -> None:
+    address, worker_home = cluster
+    canary = "sk-canary-batch-7f3a9c"
+    replies = [r["text"] for r in json.loads(Path(script_path("happy_path")).read_text())]
+    write_tasks(isolated / "tasks.jsonl", [{"id": "s", "task": "sum 1, 2 and 3"}])
+    with FakeOpenAI.start(api_key=canary) as oai:
+        env = {**oai.env(), "OPENAI_MODEL": oai.model}
+        args = ["batch", "tasks.jsonl", "--backend", "openai", "--executor", "dask",
+                "--scheduler", address, "-m", "1", "--json"]
+        without = cli(*args, "-o", "without.jsonl", env=env, timeout=120)
+        assert without.returncode == 1, without  # the worker has no key of its own
+        oai.replies.extend(replies)
+        result = cli(*args, "-o", "with.jsonl", "--env-from-host", "OPENAI_API_KEY",
+                     "--env-from-host", "OPENAI_BASE_URL", "--env-from-host", "OPENAI_MODEL",
+                     env=env, timeout=120)
+        assert result.returncode == 0, result
+    row = read_results(isolated / "with.jsonl")[0]
+    assert row["status"] == "completed" and row["answer"] == "6", row["error"]
+    session = cli("sessions", "show", row["session_id"], "--json").stdout
+    assert json.loads(session)["status"] == "completed"
+    for text in (session, (isolated / "with.jsonl").read_text(), result.stderr):
+        assert canary not in text
+    for path in [*worker_home.rglob("*"), *isolated.rglob("*")]:
+        if path.is_file():
+            assert canary.encode() not in path.read_bytes(), path

@@ -58,12 +58,13 @@ def run_job(job: TaskJob) -> dict[str, Any]:
     except KeyboardInterrupt:
         return result_row(job.id, INTERRUPTED, "interrupted before the run started",
                           job.session_id, time.monotonic() - start)
+    from autoagent_core.errors import InterruptedRunError
+
     summary = outcome.to_json()
     status = summary["status"]
-    if status == "active":
-        status = INTERRUPTED
-    elif status not in ("completed", INTERRUPTED):
-        status = "failed"
+    if status != "completed":  # a backend error also keeps the session interrupted:
+        # only Ctrl-C (or SIGTERM) makes the task interrupted, to be run again next time
+        status = INTERRUPTED if isinstance(outcome.error, InterruptedRunError) else "failed"
     row = {key: summary.get(key) for key in ("session_id", "answer", "turns", "usage",
                                              "tools_created", "tools_used", "error")}
     row.update(id=job.id, status=status, duration_s=summary["duration_s"])

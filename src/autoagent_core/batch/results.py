@@ -51,7 +51,7 @@ class ResultsFile:
     def __enter__(self) -> ResultsFile:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = open(self.path, "ab+")  # noqa: SIM115 - closed in __exit__
+            self._fh = open(self.path, "ab+")
             self._cut_partial_line(self._fh)
         except OSError as exc:
             raise StorageError(f"cannot open the results file {self.path}: "

@@ -35,7 +35,7 @@ class BatchTask:
 def _check_line(raw: str, number: int, base: Path) -> BatchTask:
     try:
         data = json.loads(raw)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise ValueError(f"not JSON ({exc.msg})") from None
     if not isinstance(data, dict):
         raise ValueError("expected a JSON object")

@@ -73,16 +73,16 @@ class DaskExecutor:
         for payload in payloads:
             future = self.client.submit(run_remote, payload, library, sha, pure=False,
                                         key=f"autoagent-{batch}-{payload['id']}")
-            by_key[future.key] = payload["id"]
+            by_key[str(future.key)] = payload["id"]
             self._futures.append(future)
         pending = set(by_key)
         try:
             for future in as_completed(self._futures, loop=self.client.loop):
-                pending.discard(future.key)
+                pending.discard(str(future.key))
                 try:
                     row = future.result()
                 except Exception as exc:  # the worker died or the function raised
-                    row = result_row(by_key[future.key], "failed",
+                    row = result_row(by_key[str(future.key)], "failed",
                                      f"the Dask task failed: {type(exc).__name__}: {exc}")
                 row.pop("worker_dir", None)
                 on_result(row)
