@@ -16,7 +16,7 @@ def _sessions(work: Path) -> list[dict[str, object]]:
 
 
 def test_eight_tasks_four_processes_each_keep_their_tool(cli: CliFn, isolated: Path) -> None:
-    tasks = own_tool_tasks(isolated / "batch", 8)
+    tasks = own_tool_tasks(isolated / "batch", 8, agents=True)
     result = cli("batch", str(tasks), "-j", "4", "-o", "results.jsonl", "--json")
     assert result.returncode == 0, result
     summary = json.loads(result.stdout)
@@ -31,6 +31,8 @@ def test_eight_tasks_four_processes_each_keep_their_tool(cli: CliFn, isolated: P
     assert len(result.stderr.strip().splitlines()) == 8  # a plain line per task in a pipe
     listed = json.loads(cli("tools", "list", "--json").stdout)
     assert sorted(t["name"] for t in listed) == [f"tool_{n}" for n in range(8)]
+    agents = json.loads(cli("agents", "list", "--json").stdout)
+    assert sorted(a["name"] for a in agents) == [f"agent_{n}" for n in range(8)]
     sessions = json.loads(cli("sessions", "list", "--json").stdout)
     assert len(sessions) == 8 and {s["status"] for s in sessions} == {"completed"}
     assert {s["id"] for s in sessions} == {r["session_id"] for r in rows}

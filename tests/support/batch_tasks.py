@@ -8,9 +8,13 @@ from typing import Any
 
 
 def tool_script(path: Path, tool: str, code: str, args: dict[str, Any] | None = None,
-                answer: str = "ok", create: bool = True) -> Path:
-    """A script: the Coder (creates and) runs ``tool``, the Supervisor says done."""
+                answer: str = "ok", create: bool = True, agent: str | None = None) -> Path:
+    """A script: the Coder (creates ``agent`` and) (creates and) runs ``tool``, the
+    Supervisor says done."""
     actions: list[dict[str, Any]] = []
+    if agent:
+        actions.append({"type": "create_agent", "name": agent, "role": f"{agent} helper",
+                        "instructions": "Help with sums."})
     if create:
         actions.append({"type": "create_tool", "name": tool, "description": f"{tool} tool",
                         "code": code})
@@ -28,14 +32,17 @@ def write_tasks(path: Path, rows: list[dict[str, Any]]) -> Path:
     return path
 
 
-def own_tool_tasks(folder: Path, count: int, sleep_s: float = 0.0) -> Path:
-    """``count`` tasks, task ``tN`` creating and running its own tool ``tool_N``."""
+def own_tool_tasks(folder: Path, count: int, sleep_s: float = 0.0,
+                   agents: bool = False) -> Path:
+    """``count`` tasks, task ``tN`` creating and running its own tool ``tool_N`` (and
+    creating its own agent ``agent_N`` with ``agents``)."""
     folder.mkdir(parents=True, exist_ok=True)
     rows = []
     for n in range(count):
         pause = f"    import time\n    time.sleep({sleep_s})\n" if sleep_s else ""
         code = f"def tool_{n}(x):\n{pause}    return x + {n}\n"
-        tool_script(folder / f"script_{n}.json", f"tool_{n}", code, {"x": 1}, str(1 + n))
+        tool_script(folder / f"script_{n}.json", f"tool_{n}", code, {"x": 1}, str(1 + n),
+                    agent=f"agent_{n}" if agents else None)
         rows.append({"id": f"t{n}", "task": f"add {n} to 1", "script": f"script_{n}.json"})
     return write_tasks(folder / "tasks.jsonl", rows)
 
