@@ -142,3 +142,23 @@ def test_a_third_party_executor_plugs_in(cli: CliFn, isolated: Path) -> None:
     assert [r["answer"] for r in rows] == ["serial:2", "serial:1"]
     unknown = cli("batch", str(tasks), "--executor", "nope", "-o", "x.jsonl")
     assert unknown.returncode == 5 and "no executor named 'nope'" in unknown.stderr
+
+
+def test_a_results_line_cut_by_a_crash_is_ignored(cli: CliFn, isolated: Path) -> None:
+    tasks = own_tool_tasks(isolated / "cut", 2)
+    results = isolated / "r.jsonl"
+    results.write_text('{"id": "t0", "status": "completed", "answ')  # killed mid-write
+    result = cli("batch", str(tasks), "-o", str(results), "--json")
+    assert result.returncode == 0, result
+    assert json.loads(result.stdout)["ran"] == 2  # the cut line did not count as done
+    assert sorted(r["id"] for r in read_results_skipping_cut(results)) == ["t0", "t1"]
+
+
+def read_results_skipping_cut(path: Path) -> list[dict[str, object]]:
+    rows = []
+    for line in path.read_text().splitlines():
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            assert line.startswith('{"id": "t0", "status": "completed", "answ')
+    return rows

@@ -5,7 +5,7 @@ Fields: ``id``, ``session_id``, ``status`` (``completed``, ``failed`` or ``inter
 ``answer``, ``turns``, ``usage``, ``duration_s``, ``tools_created``, ``tools_used``,
 ``error``. Rerunning with the same RESULTS skips ids whose last line is ``completed`` or
 ``failed``; ``interrupted`` ones always run again, ``failed`` ones with ``--retry-failed``.
-A last line cut by a crash (no newline, not JSON) is ignored and overwritten.
+A last line cut by a crash (no newline, not JSON) is ended with a newline and ignored.
 """
 
 from __future__ import annotations
@@ -60,18 +60,15 @@ class ResultsFile:
 
     @staticmethod
     def _cut_partial_line(fh: IO[bytes]) -> None:
-        """A line a crash cut short (no final newline) is dropped, so the next one starts
-        on a line of its own."""
+        """A line a crash cut short (no final newline) is ended, so the next result starts
+        on a line of its own; readers skip the cut line (it is not JSON)."""
         size = fh.seek(0, os.SEEK_END)
         if size == 0:
             return
-        fh.seek(max(0, size - 65536))
-        tail = fh.read()
-        if tail.endswith(b"\n"):
-            return
-        cut = tail.rfind(b"\n")
-        fh.truncate(size - len(tail) + cut + 1 if cut >= 0 else (0 if size <= 65536 else size))
-        fh.seek(0, os.SEEK_END)
+        fh.seek(size - 1)
+        if fh.read(1) != b"\n":
+            fh.write(b"\n")
+            fh.flush()
 
     def append(self, row: dict[str, Any]) -> None:
         assert self._fh is not None
