@@ -41,5 +41,5 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
     """Check types with mypy."""
-    session.install("-e", ".[mcp]", "mypy")
+    session.install("-e", ".[mcp,dask,sandbox]", "mypy")
     session.run("mypy")

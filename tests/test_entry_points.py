@@ -51,6 +51,8 @@ def test_the_project_registers_its_defaults_by_entry_point() -> None:
         "fs_sessions": "autoagent_plugins.fs_sessions.plugin",
         "timeline": "autoagent_plugins.timeline.plugin",
         "mcp": "autoagent_plugins.mcp.plugin",
+        "local_executor": "autoagent_plugins.local_executor.plugin",
+        "dask_executor": "autoagent_plugins.dask_executor.plugin",
     }
 
 

@@ -72,8 +72,11 @@ def test_delete_needs_yes_in_a_script(cli: CliFn, isolated: Path) -> None:
 def test_run_reports_bad_arguments_and_missing_modules(cli: CliFn, isolated: Path) -> None:
     tools = isolated / ".permanent_tools"
     tools.mkdir()
-    (tools / "load.py").write_text("import yaml\n\ndef load(text: str):\n"
-                                   "    return yaml.safe_load(text)\n")
+    # PyYAML may be installed (distributed, in the test group, depends on it): the tool
+    # raises what ``import yaml`` raises where it is not
+    (tools / "load.py").write_text(
+        "def load(text: str):\n"
+        "    raise ModuleNotFoundError(\"No module named 'yaml'\", name='yaml')\n")
     (tools / "echo.py").write_text("def echo(text: str):\n    return text\n")
     bad_json = cli("tools", "run", "load", "--args", "{text: 1}")
     assert bad_json.returncode == 2 and "--args is not valid JSON" in bad_json.stderr

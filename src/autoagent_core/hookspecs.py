@@ -122,6 +122,20 @@ class AutoagentSpec:
                 return [Provider("mcp", McpToolSource, "Tools of the configured MCP servers")]
         """
 
+    @hookspec
+    def autoagent_executors(self) -> list[Provider]:  # type: ignore[empty-body]
+        """Return batch executors: ``factory(options)`` gets
+        :class:`~autoagent_core.batch.executors.ExecutorOptions` and returns an
+        :class:`~autoagent_core.batch.executors.Executor`. ``autoagent batch --executor
+        NAME`` selects one (``local`` and ``dask`` are built in).
+
+        Example::
+
+            @hookimpl
+            def autoagent_executors():
+                return [Provider("ray", RayExecutor, "Each task as a Ray remote function")]
+        """
+
 
 LAYER_HOOKS: dict[str, str] = {
     "backend": "autoagent_llm_backends",
@@ -130,5 +144,6 @@ LAYER_HOOKS: dict[str, str] = {
     "session_store": "autoagent_session_stores",
     "recorder": "autoagent_timeline_recorders",
     "tool_source": "autoagent_tool_sources",
+    "executor": "autoagent_executors",
 }
 """Layer name (as in the settings) -> the collector hook that provides it."""

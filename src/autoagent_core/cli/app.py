@@ -81,6 +81,7 @@ def build_app() -> typer.Typer:
     from autoagent_core.cli import (
         agents_cmd,
         ask_cmd,
+        batch_cmd,
         config_cmd,
         plugins_cmd,
         run_cmd,
@@ -90,6 +91,7 @@ def build_app() -> typer.Typer:
 
     run_cmd.register(app)
     ask_cmd.register(app)
+    batch_cmd.register(app)
     app.add_typer(sessions_cmd.app, name="sessions")
     app.add_typer(tools_cmd.app, name="tools")
     app.add_typer(agents_cmd.app, name="agents")

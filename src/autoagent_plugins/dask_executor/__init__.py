@@ -1,0 +1,1 @@
+"""Plugin: the ``dask`` batch executor, each task on a worker of an existing Dask cluster."""

@@ -1,0 +1,1 @@
+"""Plugin: the ``local`` batch executor, ``-j N`` worker processes on this machine."""
