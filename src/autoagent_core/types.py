@@ -58,7 +58,9 @@ class CompletionOptions:
     ``json_schema`` asks for a reply constrained to that schema where the backend can
     enforce it (llama.cpp grammars, ``response_format``); ``on_text`` receives streamed
     text as it arrives (the backend streams when it is set and it can). ``agent`` names
-    the agent asking (the scripted backend checks it; others may ignore it).
+    the agent asking (the scripted backend checks it; others may ignore it). ``seed``
+    fixes the sampling of a backend that supports it (the local model), so a sampled
+    reply (``temperature`` > 0) repeats from run to run.
     """
 
     max_tokens: int = 2048
@@ -66,6 +68,7 @@ class CompletionOptions:
     json_schema: dict[str, Any] | None = None
     on_text: Callable[[str], None] | None = None
     agent: str = "coder"
+    seed: int | None = None
 
 
 @dataclass

@@ -49,6 +49,9 @@ def register(app: typer.Typer) -> None:
         log_dir: str = typer.Option(None, "--log-dir", help="Run timelines folder."),
         sandbox: str = typer.Option(None, "--sandbox",
                                     help="strict (no network, confined writes) or open."),
+        strategy: str = typer.Option(None, "--strategy",
+                                     help="guided (narrow constrained steps, for small "
+                                          "models), free (the action protocol) or auto."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     ) -> None:
         """Solve a task: the Coder writes and runs tools, the Supervisor decides.
@@ -59,7 +62,7 @@ def register(app: typer.Typer) -> None:
         overrides: dict[str, Any] = {
             "max_turns": max_turns, "backend": backend, "model": model,
             "tools_dir": tools_dir, "agents_dir": agents_dir, "sessions_dir": sessions_dir,
-            "log_dir": log_dir, "record": record,
+            "log_dir": log_dir, "record": record, "strategy": strategy,
         }
         if script is not None:
             overrides.update(backend="scripted", script=script)
