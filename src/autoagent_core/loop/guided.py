@@ -158,8 +158,12 @@ class GuidedTurn:
                 spec = next(t for t in listed if t.name == chosen)
                 params = steps.params_of_schema(spec.parameters)
                 return self._call_existing(task, turn, chosen, params)
-        reply = self.ask("coder", "signature", steps.signature_messages(task),
-                         steps.SIGNATURE_SCHEMA, turn)
+        reply = None
+        for sample in range(self.loop.settings.guided_samples):
+            reply = self.ask("coder", "signature", steps.signature_messages(task),
+                             steps.SIGNATURE_SCHEMA, turn, sample)
+            if reply is not None and steps.usable_signature(reply):
+                break
         name, description, params = steps.parse_signature(reply or {})
         if not name or not params:
             loop.bus.emit("action_failed", agent="coder", turn=turn.index, type="signature",

@@ -71,10 +71,31 @@ def choose_schema(names: list[str]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- step 2: signature
 
 
+def values_text(task: str) -> str:
+    """The task's literals as the signature step shows them."""
+    found = task_literals(task)
+    shown = [*found["array"], *found["string"], *found["number"]]
+    return ", ".join(json.dumps(v, ensure_ascii=False) for v in shown) or "(none)"
+
+
 def signature_messages(task: str) -> list[Message]:
     data = prompts()["signature"]
-    examples = [(_fill(data["user"], task=e["task"]), e["reply"]) for e in data["examples"]]
-    return _exchange("signature", _fill(data["user"], task=task), examples)
+    examples = [(_fill(data["user"], task=e["task"], values=values_text(e["task"])),
+                 e["reply"]) for e in data["examples"]]
+    return _exchange("signature", _fill(data["user"], task=task, values=values_text(task)),
+                     examples)
+
+
+def copies_an_example(step: str, reply: dict[str, Any]) -> bool:
+    """True when a reply repeats a worked example's name (small models copy examples)."""
+    names = {str(e["reply"].get("name")) for e in prompts()[step]["examples"]}
+    return str(reply.get("name")) in names
+
+
+def usable_signature(reply: dict[str, Any]) -> bool:
+    name, _description, params = parse_signature(reply)
+    return (bool(name) and bool(params) and not copies_an_example("signature", reply)
+            and name not in {p for p, _ in params})
 
 
 SIGNATURE_SCHEMA: dict[str, Any] = {
@@ -137,12 +158,16 @@ BODY_SCHEMA: dict[str, Any] = {
 def tool_code(name: str, description: str, params: list[tuple[str, str]],
               expression: str) -> str | None:
     """The tool's source: a function returning ``expression``, with an import for each
-    standard-library module the expression names. None when the expression does not parse."""
+    standard-library module the expression names. None when the expression does not parse
+    or uses none of the parameters."""
     try:
         tree = ast.parse(expression.strip(), mode="eval")
     except SyntaxError:
         return None
     bound = {p for p, _ in params}
+    used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    if not used & bound:
+        return None  # a function that ignores its parameters is no tool
     modules = sorted({node.id for node in ast.walk(tree) if isinstance(node, ast.Name)
                       and node.id in sys.stdlib_module_names and node.id not in bound})
     lines = [f"def {python_signature(name, params)}:",
