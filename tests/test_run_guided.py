@@ -7,9 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fixtures.runs import RunTask
-
 from autoagent_core.loop.guided_steps import arguments_schema, task_literals, tool_code
+from fixtures.runs import RunTask
 
 ONE_SAMPLE = {"AUTOAGENT_GUIDED_SAMPLES": "1"}
 
@@ -87,7 +86,7 @@ def test_tool_code_imports_the_modules_it_names() -> None:
                      "(datetime.date.fromisoformat(b) - datetime.date.fromisoformat(a)).days")
     assert code is not None and "    import datetime\n" in code
     namespace: dict[str, object] = {}
-    exec(code, namespace)  # noqa: S102 - the code built above
+    exec(code, namespace)
     assert namespace["days"]("2024-01-01", "2024-03-01") == 60  # type: ignore[operator]
     assert tool_code("bad", "", [("a", "int")], "a +") is None
     assert json.loads(json.dumps(code))

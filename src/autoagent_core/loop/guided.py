@@ -228,9 +228,10 @@ class GuidedTurn:
                     values.append(result.result)
         best = steps.vote(values)
         code, args = tried_runs[best] if best is not None else (codes[0], calls[0])
-        actions = [{"type": "create_tool", "name": name, "description": description,
-                    "code": code},
-                   {"type": "run_tool", "name": name, "args": args}]
+        create = {"type": "create_tool", "name": name, "description": description,
+                  "code": code}
+        actions: list[dict[str, Any]] = [create, {"type": "run_tool", "name": name,
+                                                  "args": args}]
         results = self.loop.executor.execute(actions, "coder", turn, depth=0)
         return results[-1] if results[0].get("ok") else results[0]
 
