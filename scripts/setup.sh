@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 PY=${PYTHON:-python3}
 VENV=${AUTOAGENT_VENV:-.venv}
-say() { printf 'setup: %s\n' "$*" >&2; }
+say() { printf 'setup: %3ds %s\n' "$SECONDS" "$*" >&2; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 
 command -v "$PY" >/dev/null || die "$PY not found; install Python 3.11 or newer, or set PYTHON"

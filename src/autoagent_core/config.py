@@ -120,6 +120,11 @@ class Settings:
                              choices=("auto", "tools", "json", "text"))
     format_retries: int = _setting(2, "Retries of a reply that does not parse, per turn",
                                    minimum=0)
+    strategy: str = _setting("auto", "How the Coder works: guided (narrow constrained steps, "
+                             "for small models), free (the action protocol) or auto (guided "
+                             "for the local backend's default model)",
+                             choices=("auto", "guided", "free"))
+    guided_samples: int = _setting(3, "Candidates sampled per cheap guided step", minimum=1)
     max_agent_depth: int = _setting(2, "How deep agents may consult agents", minimum=0)
     prompt_tools_limit: int = _setting(12, "Tools listed in a prompt before retrieval picks",
                                        minimum=1)

@@ -62,7 +62,9 @@ class CompletionOptions:
     ``protocol`` says how the reply is asked for (:mod:`autoagent_core.protocol.selection`):
     ``tools`` offers the actions of ``json_schema`` as native tools, ``json`` constrains
     the reply to ``json_schema`` (JSON mode), ``text`` sends neither (``json_schema`` is
-    then ``None``); ``auto`` leaves the choice to the backend.
+    then ``None``); ``auto`` leaves the choice to the backend. ``seed``
+    fixes the sampling of a backend that supports it (the local model), so a sampled
+    reply (``temperature`` > 0) repeats from run to run.
     """
 
     max_tokens: int = 2048
@@ -71,6 +73,7 @@ class CompletionOptions:
     on_text: Callable[[str], None] | None = None
     agent: str = "coder"
     protocol: str = "auto"
+    seed: int | None = None
 
 
 @dataclass

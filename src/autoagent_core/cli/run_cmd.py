@@ -58,6 +58,9 @@ def register(app: typer.Typer) -> None:
                                      help="tools, json or text: force how replies are asked "
                                           "for (default auto: native tools, else JSON mode, "
                                           "else text, falling back when refused)."),
+        strategy: str = typer.Option(None, "--strategy",
+                                     help="guided (narrow constrained steps, for small "
+                                          "models), free (the action protocol) or auto."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     ) -> None:
         """Solve a task: the Coder writes and runs tools, the Supervisor decides.
@@ -68,7 +71,7 @@ def register(app: typer.Typer) -> None:
         overrides: dict[str, Any] = {
             "max_turns": max_turns, "backend": backend, "model": model,
             "tools_dir": tools_dir, "agents_dir": agents_dir, "sessions_dir": sessions_dir,
-            "log_dir": log_dir, "record": record,
+            "log_dir": log_dir, "record": record, "strategy": strategy,
         }
         if protocol is not None:
             if protocol not in ("auto", "tools", "json", "text"):

@@ -43,6 +43,7 @@ from autoagent_core.errors import (
     TaskFailedError,
 )
 from autoagent_core.loop.actions import ActionExecutor
+from autoagent_core.loop.guided import GuidedTurn, uses_guided
 from autoagent_core.loop.outcome import RunOutcome, last_result_text, sigint_deferred
 from autoagent_core.loop.prompts import (
     HISTORY_SHRINK_STEPS,
@@ -114,6 +115,7 @@ class RunLoop:
         self.external = ExternalTools(settings)
         self.executor = ActionExecutor(settings, tools, agents, bus, session, self.consult,
                                        self.external)
+        self.strategy = "guided" if uses_guided(settings, backend) else "free"
 
     # ------------------------------------------------------------------ the run
     def run(self, instruction: str | None = None, resumed: bool = False,
@@ -126,7 +128,8 @@ class RunLoop:
         session.status = "active"
         self.bus.emit("run_started", task=session.task, session_id=session.id,
                       backend=session.backend, model=session.model, resumed=resumed,
-                      instruction=instruction, settings=self.settings.public_dict())
+                      instruction=instruction, strategy=self.strategy,
+                      settings=self.settings.public_dict())
         error: AutoagentError | None = None
         done_turns = 0
         try:
@@ -195,6 +198,8 @@ class RunLoop:
     # ------------------------------------------------------------------ one turn
     def run_turn(self, turns_left: int, instruction: str | None) -> SupervisorReply:
         """The Coder's reply and its actions, then the Supervisor's decision."""
+        if self.strategy == "guided":
+            return GuidedTurn(self).run(turns_left, instruction)
         session = self.session
         turn = Turn(index=len(session.turns) + 1)
         query = self._query(instruction)

@@ -326,6 +326,7 @@ class LocalLlamaBackend:
         try:
             stream = llm.create_completion(
                 tokens, max_tokens=budget, temperature=options.temperature,
+                seed=options.seed,
                 stop=prompt.stop, stopping_criteria=stopping,
                 logits_processor=LogitsProcessorList([watcher]), grammar=grammar,
                 stream=True,

@@ -1,0 +1,270 @@
+"""The guided strategy: a Coder turn as narrow constrained steps, for small models.
+
+A model of a few hundred million parameters cannot write the free action protocol (a
+thought, a list of actions, code, a name and arguments in one object). Here each request
+asks for one small thing under a JSON schema the backend enforces while decoding
+(:mod:`autoagent_core.loop.guided_steps`):
+
+1. reuse a tool of the library, or make a new one (asked only when tools are listed);
+2. the new tool's name, description and typed parameters;
+3. its body, one Python expression (several candidates sampled, fixed seeds);
+4. the call's arguments, each one of the task's literals of its type (sampled too).
+
+Every pair of body and arguments runs in the sandbox; the value most candidates agree on
+wins, and that tool is saved through the store (a version) and run like any Coder action.
+The Supervisor keeps its role: the loop first checks the facts that need no model (a tool
+ran, it returned a value), then asks the model one constrained question, yes or no; the
+answer's text is the tool's result. A "no" or a failure makes the next turn fix the same
+tool under the same name (a new version). Sessions, events and timelines are those of the
+free strategy.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from autoagent_core.errors import FormatRefusedError
+from autoagent_core.loop import guided_steps as steps
+from autoagent_core.loop.prompts import clip, relevant_tools, render_tools
+from autoagent_core.protocol.actions import SupervisorReply
+from autoagent_core.types import CompletionOptions, Message, Turn, utc_now
+
+if TYPE_CHECKING:
+    from autoagent_core.loop.engine import RunLoop
+    from autoagent_core.types import ToolSpec
+
+SEED = 20240601
+"""Base seed of the sampled candidates: the same task gives the same run."""
+SAMPLE_TEMPERATURE = 0.8
+TASK_MAX_CHARS = 2000
+"""The task as the steps quote it: the prompts stay far below any model's context."""
+STEP_TOKENS = {"choose": 24, "signature": 120, "body": 96, "arguments": 160, "judge": 12}
+
+
+def uses_guided(settings: Any, backend: Any) -> bool:
+    """``strategy`` guided or free as set; ``auto``: guided for the local backend's default
+    model (no ``local_model_path``, no GGUF named by ``--model``), free otherwise."""
+    if settings.strategy != "auto":
+        return bool(settings.strategy == "guided")
+    named = settings.local_model_path or str(settings.model).lower().endswith(".gguf")
+    return bool(backend.name == "local" and not named)
+
+
+class GuidedTurn:
+    """One guided turn of ``loop``'s session (the Coder's steps, then the Supervisor's)."""
+
+    def __init__(self, loop: RunLoop) -> None:
+        self.loop = loop
+        self.session = loop.session
+
+    # ------------------------------------------------------------------ requests
+    def ask(self, agent: str, step: str, messages: Sequence[Message], schema: dict[str, Any],
+            turn: Turn, sample: int = 0) -> dict[str, Any] | None:
+        """One constrained request; ``sample`` 0 is greedy, later ones are sampled with a
+        fixed seed. None when the reply is not a JSON object."""
+        loop = self.loop
+        on_text = None
+        if loop.on_text is not None and sample == 0:
+            sink = loop.on_text
+
+            def on_text(chunk: str) -> None:
+                sink(agent, chunk)
+
+        options = CompletionOptions(
+            max_tokens=STEP_TOKENS[step], json_schema=schema, on_text=on_text, agent=agent,
+            temperature=0.0 if sample == 0 else SAMPLE_TEMPERATURE,
+            seed=SEED + 97 * turn.index + sample)
+        loop.bus.emit("model_request", agent=agent, turn=turn.index, step=step,
+                      sample=sample, messages=[m.to_dict() for m in messages])
+        try:
+            completion = loop.backend.complete(messages, options)
+        except FormatRefusedError:
+            options.json_schema = None
+            completion = loop.backend.complete(messages, options)
+        turn.usage = turn.usage + completion.usage
+        loop.bus.emit("model_reply", agent=agent, turn=turn.index, step=step, sample=sample,
+                      text=completion.text, usage=completion.usage.to_dict(),
+                      latency_s=completion.latency_s, model=completion.model)
+        turn.messages.append({"agent": agent, "role": "user", "step": step,
+                              "content": messages[-1].content})
+        turn.messages.append({"agent": agent, "role": "assistant", "step": step,
+                              "content": completion.text})
+        try:
+            value = json.loads(completion.text)
+        except ValueError:
+            self.loop.bus.emit("format_error", agent=agent, turn=turn.index,
+                               error="not a JSON object", text=completion.text)
+            return None
+        return value if isinstance(value, dict) else None
+
+    def samples(self, agent: str, step: str, messages: Sequence[Message],
+                schema: dict[str, Any], turn: Turn) -> list[dict[str, Any]]:
+        """Up to ``guided_samples`` distinct replies: the greedy one first."""
+        found: list[dict[str, Any]] = []
+        for sample in range(self.loop.settings.guided_samples):
+            reply = self.ask(agent, step, messages, schema, turn, sample)
+            if reply is not None and reply not in found:
+                found.append(reply)
+        return found
+
+    # ------------------------------------------------------------------ the turn
+    def run(self, turns_left: int, instruction: str | None) -> SupervisorReply:
+        session = self.session
+        turn = Turn(index=len(session.turns) + 1)
+        if instruction:
+            turn.messages.append({"agent": "user", "role": "user", "content": instruction,
+                                  "kind": "instruction"})
+        task = clip(instruction or (session.instructions[-1] if session.instructions
+                                    else session.task), TASK_MAX_CHARS)
+        fixing = self._tool_to_fix()
+        session.turns.append(turn)
+        self.loop.bus.emit("turn_started", turn=turn.index, strategy="guided")
+        run = self._coder(task, turn, fixing)
+        decision = self._supervise(task, turn, run)
+        turn.decision = decision.to_dict()
+        turn.finished_at = utc_now()
+        self.loop.bus.emit("supervisor_decision", turn=turn.index, decision=decision.decision,
+                           feedback=decision.feedback, tips=decision.tips,
+                           answer=decision.answer)
+        return decision
+
+    def _tool_to_fix(self) -> str | None:
+        """The tool of the previous turn when that turn did not end the task."""
+        if not self.session.turns:
+            return None
+        last = self.session.turns[-1]
+        if (last.decision or {}).get("decision") != "continue":
+            return None
+        for result in reversed(last.results):
+            if result.get("type") == "create_tool" or result.get("type") == "run_tool":
+                return str(result.get("name"))
+        return None
+
+    def _coder(self, task: str, turn: Turn, fixing: str | None) -> dict[str, Any] | None:
+        """The Coder's steps; returns the result entry of the tool run that was kept."""
+        loop = self.loop
+        if fixing:
+            return self._fix(task, turn, fixing)
+        listed = self._listed_tools(task)
+        if listed:
+            names = [t.name for t in listed]
+            reply = self.ask("coder", "choose",
+                             steps.choose_messages(task, render_tools(listed, len(listed))),
+                             steps.choose_schema(names), turn)
+            chosen = str((reply or {}).get("tool", "new"))
+            if chosen in names:
+                spec = next(t for t in listed if t.name == chosen)
+                params = steps.params_of_schema(spec.parameters)
+                return self._call_existing(task, turn, chosen, params)
+        reply = None
+        for sample in range(self.loop.settings.guided_samples):
+            reply = self.ask("coder", "signature", steps.signature_messages(task),
+                             steps.SIGNATURE_SCHEMA, turn, sample)
+            if reply is not None and steps.usable_signature(reply):
+                break
+        name, description, params = steps.parse_signature(reply or {})
+        if not name or not params:
+            loop.bus.emit("action_failed", agent="coder", turn=turn.index, type="signature",
+                          name=name or None, error={"message": "no usable signature"})
+            return None
+        return self._write_and_run(task, turn, name, description, params)
+
+    def _listed_tools(self, task: str) -> list[ToolSpec]:
+        tools = self.loop.tools.list_tools()
+        mine = {str(t.get("name")) for t in self.session.tools_created}
+        return relevant_tools(tools, task, min(5, self.loop.settings.prompt_tools_limit), mine)
+
+    def _fix(self, task: str, turn: Turn, name: str) -> dict[str, Any] | None:
+        from autoagent_core.errors import NotFoundError, UsageError
+
+        try:
+            tool = self.loop.tools.get(name)
+        except (NotFoundError, UsageError):
+            return None
+        params = steps.params_of_schema(tool.spec.parameters)
+        previous = self.session.turns[-2] if len(self.session.turns) > 1 else None
+        tried = tool.code.rsplit("return ", 1)[-1].strip()
+        problem = str(((previous.decision or {}).get("feedback")) if previous else "")
+        return self._write_and_run(task, turn, name, tool.spec.description, params,
+                                   tried=tried, problem=problem or "it did not answer the task")
+
+    def _arguments(self, task: str, turn: Turn, signature: str,
+                   params: list[tuple[str, str]]) -> list[dict[str, Any]]:
+        schema = steps.arguments_schema(params, task)
+        wanted = {p for p, _ in params}
+        return [a for a in self.samples("coder", "arguments",
+                                        steps.arguments_messages(task, signature), schema, turn)
+                if set(a) == wanted]
+
+    def _write_and_run(self, task: str, turn: Turn, name: str, description: str,
+                       params: list[tuple[str, str]], tried: str = "",
+                       problem: str = "") -> dict[str, Any] | None:
+        from autoagent_core.sandbox.launcher import run_tool as sandbox_run
+
+        signature = steps.python_signature(name, params)
+        bodies = self.samples("coder", "body",
+                              steps.body_messages(task, signature, tried, problem),
+                              steps.BODY_SCHEMA, turn)
+        codes = [c for c in (steps.tool_code(name, description, params,
+                                             str(b.get("expression", ""))) for b in bodies) if c]
+        codes = list(dict.fromkeys(codes))
+        if not codes:
+            self.loop.bus.emit("action_failed", agent="coder", turn=turn.index,
+                               type="create_tool", name=name,
+                               error={"message": "no expression that parses"})
+            return None
+        calls = self._arguments(task, turn, signature, params) or [{}]
+        tried_runs: list[tuple[str, dict[str, Any]]] = []
+        values: list[Any] = []
+        for code in codes:
+            for args in calls:
+                result = sandbox_run(code, name, args, self.loop.settings)
+                self.loop.bus.emit("candidate_run", turn=turn.index, name=name, args=args,
+                                   ok=result.ok, result=result.result, error=result.error)
+                if result.ok and result.result is not None:
+                    tried_runs.append((code, args))
+                    values.append(result.result)
+        best = steps.vote(values)
+        code, args = tried_runs[best] if best is not None else (codes[0], calls[0])
+        create = {"type": "create_tool", "name": name, "description": description,
+                  "code": code}
+        actions: list[dict[str, Any]] = [create, {"type": "run_tool", "name": name,
+                                                  "args": args}]
+        results = self.loop.executor.execute(actions, "coder", turn, depth=0)
+        return results[-1] if results[0].get("ok") else results[0]
+
+    def _call_existing(self, task: str, turn: Turn, name: str,
+                       params: list[tuple[str, str]]) -> dict[str, Any]:
+        calls = self._arguments(task, turn, steps.python_signature(name, params), params)
+        action = {"type": "run_tool", "name": name, "args": calls[0] if calls else {}}
+        return self.loop.executor.execute([action], "coder", turn, depth=0)[-1]
+
+    # ------------------------------------------------------------------ the Supervisor
+    def _supervise(self, task: str, turn: Turn, run: dict[str, Any] | None) -> SupervisorReply:
+        if run is None or run.get("type") != "run_tool":
+            return SupervisorReply(thought="", decision="continue",
+                                   feedback="no tool was written and run this turn")
+        if not run.get("ok"):
+            error = run.get("error") or {}
+            return SupervisorReply(
+                thought="", decision="continue",
+                feedback=f"the tool failed ({error.get('class', 'error')}): "
+                         f"{clip(str(error.get('message', '')), 300)}")
+        value = run.get("result")
+        if value is None or value == "" or value == []:
+            return SupervisorReply(thought="", decision="continue",
+                                   feedback="the tool returned no value")
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        args = (run.get("action") or {}).get("args") or {}
+        call = f"{run.get('name')}({', '.join(f'{k}={v!r}' for k, v in args.items())})"
+        reply = self.ask("supervisor", "judge", steps.judge_messages(task, call, clip(text, 500)),
+                         steps.JUDGE_SCHEMA, turn)
+        if (reply or {}).get("answer") == "no":
+            return SupervisorReply(thought=f"{call} returned {clip(text, 200)}",
+                                   decision="continue",
+                                   feedback=f"the result {clip(text, 200)} does not answer "
+                                            "the task")
+        return SupervisorReply(thought=f"{call} returned {clip(text, 200)}", decision="done",
+                               answer=text)

@@ -1,0 +1,269 @@
+"""The narrow steps of the guided strategy: their prompts, their JSON schemas, and the
+code and arguments built from the model's replies. No model calls here (see
+:mod:`autoagent_core.loop.guided`).
+
+Every step asks for one small JSON object whose schema the backend enforces while decoding
+(a llama.cpp grammar for the local model). The prompts and their worked examples are data
+(``loop/templates/guided.json``). The values a call may use are the literals of the task
+text (numbers, quoted strings, bracketed lists, ISO dates): the model chooses among them,
+so a small model cannot invent a value the task does not give.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import sys
+from collections import Counter
+from functools import cache
+from importlib import resources
+from string import Template
+from typing import Any
+
+from autoagent_core.types import Message
+
+PARAM_TYPES = {"int": "integer", "float": "number", "str": "string", "list": "array"}
+"""Parameter types the signature step offers, with their JSON-schema names."""
+IDENTIFIER = "^[a-z][a-z0-9_]{2,30}$"
+EXPRESSION_MAX_CHARS = 160
+NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.]*\d)")
+QUOTED = re.compile(r"'([^'\n]{1,200})'|\"([^\"\n]{1,200})\"")
+BRACKETS = re.compile(r"\[[^\[\]\n]{0,400}\]")
+ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+
+
+@cache
+def prompts() -> dict[str, Any]:
+    """The guided prompts and examples (package data)."""
+    path = resources.files("autoagent_core.loop").joinpath("templates", "guided.json")
+    data: dict[str, Any] = json.loads(path.read_text("utf-8"))
+    return data
+
+
+def _fill(text: str, **values: str) -> str:
+    return Template(text).safe_substitute(**values)
+
+
+def _exchange(step: str, user: str, examples: list[tuple[str, Any]]) -> list[Message]:
+    """System prompt, the worked examples as earlier exchanges, then the real question."""
+    messages = [Message("system", prompts()[step]["system"])]
+    for question, reply in examples:
+        messages += [Message("user", question),
+                     Message("assistant", json.dumps(reply, ensure_ascii=False))]
+    messages.append(Message("user", user))
+    return messages
+
+
+# --------------------------------------------------------------------------- step 1: reuse
+
+
+def choose_messages(task: str, tools_text: str) -> list[Message]:
+    data = prompts()["choose"]
+    return _exchange("choose", _fill(data["user"], task=task, tools=tools_text), [])
+
+
+def choose_schema(names: list[str]) -> dict[str, Any]:
+    return {"type": "object", "properties": {"tool": {"enum": [*names, "new"]}},
+            "required": ["tool"]}
+
+
+# --------------------------------------------------------------------------- step 2: signature
+
+
+def values_text(task: str) -> str:
+    """The task's literals as the signature step shows them."""
+    found = task_literals(task)
+    shown = [*found["array"], *found["string"], *found["number"]]
+    return ", ".join(json.dumps(v, ensure_ascii=False) for v in shown) or "(none)"
+
+
+def signature_messages(task: str) -> list[Message]:
+    data = prompts()["signature"]
+    examples = [(_fill(data["user"], task=e["task"], values=values_text(e["task"])),
+                 e["reply"]) for e in data["examples"]]
+    return _exchange("signature", _fill(data["user"], task=task, values=values_text(task)),
+                     examples)
+
+
+def copies_an_example(step: str, reply: dict[str, Any]) -> bool:
+    """True when a reply repeats a worked example's name (small models copy examples)."""
+    names = {str(e["reply"].get("name")) for e in prompts()[step]["examples"]}
+    return str(reply.get("name")) in names
+
+
+def usable_signature(reply: dict[str, Any]) -> bool:
+    name, _description, params = parse_signature(reply)
+    return (bool(name) and bool(params) and not copies_an_example("signature", reply)
+            and name not in {p for p, _ in params})
+
+
+SIGNATURE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "pattern": IDENTIFIER},
+        "description": {"type": "string", "maxLength": 80},
+        "params": {"type": "array", "minItems": 1, "maxItems": 3, "items": {
+            "type": "object",
+            "properties": {"name": {"type": "string", "pattern": IDENTIFIER},
+                           "type": {"enum": list(PARAM_TYPES)}},
+            "required": ["name", "type"]}},
+    },
+    "required": ["name", "description", "params"],
+}
+
+
+def parse_signature(reply: dict[str, Any]) -> tuple[str, str, list[tuple[str, str]]]:
+    """(name, description, [(parameter, python type)]) with repeated parameters dropped."""
+    params: list[tuple[str, str]] = []
+    for item in reply.get("params") or []:
+        pname, ptype = str(item.get("name", "")), str(item.get("type", "str"))
+        if pname.isidentifier() and pname not in {p for p, _ in params}:
+            params.append((pname, ptype if ptype in PARAM_TYPES else "str"))
+    return str(reply.get("name", "")), str(reply.get("description", "")), params
+
+
+def python_signature(name: str, params: list[tuple[str, str]]) -> str:
+    return f"{name}({', '.join(f'{p}: {t}' for p, t in params)})"
+
+
+def params_of_schema(parameters: dict[str, Any]) -> list[tuple[str, str]]:
+    """A stored tool's parameters (its JSON schema) as [(parameter, python type)]."""
+    back = {v: k for k, v in PARAM_TYPES.items()}
+    props = parameters.get("properties") or {}
+    return [(p, back.get(str((s or {}).get("type")), "str") if isinstance(s, dict) else "str")
+            for p, s in props.items()]
+
+
+# --------------------------------------------------------------------------- step 3: body
+
+
+def body_messages(task: str, signature: str, tried: str = "", problem: str = "") -> list[Message]:
+    data = prompts()["body"]
+    examples = [(_fill(data["user"], task=e["task"], signature=e["signature"], feedback=""),
+                 e["reply"]) for e in data["examples"]]
+    feedback = _fill(data["feedback"], expression=tried, problem=problem) if tried else ""
+    user = _fill(data["user"], task=task, signature=signature, feedback=feedback)
+    return _exchange("body", user, examples)
+
+
+BODY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"expression": {"type": "string", "minLength": 1,
+                                  "maxLength": EXPRESSION_MAX_CHARS}},
+    "required": ["expression"],
+}
+
+
+def tool_code(name: str, description: str, params: list[tuple[str, str]],
+              expression: str) -> str | None:
+    """The tool's source: a function returning ``expression``, with an import for each
+    standard-library module the expression names. None when the expression does not parse
+    or uses none of the parameters."""
+    try:
+        tree = ast.parse(expression.strip(), mode="eval")
+    except SyntaxError:
+        return None
+    bound = {p for p, _ in params}
+    used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    if not used & bound:
+        return None  # a function that ignores its parameters is no tool
+    modules = sorted({node.id for node in ast.walk(tree) if isinstance(node, ast.Name)
+                      and node.id in sys.stdlib_module_names and node.id not in bound})
+    lines = [f"def {python_signature(name, params)}:",
+             f"    {json.dumps(description or name)}"]
+    lines += [f"    import {module}" for module in modules]
+    lines.append(f"    return {ast.unparse(tree)}")
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- step 4: arguments
+
+
+def task_literals(task: str) -> dict[str, list[Any]]:
+    """The values the task text gives, by JSON type, in the order they appear."""
+    found: dict[str, list[Any]] = {"integer": [], "number": [], "string": [], "array": []}
+
+    def add(kind: str, value: Any) -> None:
+        if value not in found[kind]:
+            found[kind].append(value)
+
+    rest = task
+    for match in BRACKETS.finditer(task):
+        try:
+            value = ast.literal_eval(match.group(0))
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            continue
+        if isinstance(value, list):
+            add("array", value)
+            rest = rest.replace(match.group(0), " ")
+    for match in QUOTED.finditer(rest):
+        add("string", match.group(1) if match.group(1) is not None else match.group(2))
+    for match in ISO_DATE.finditer(rest):
+        add("string", match.group(0))
+    plain = ISO_DATE.sub(" ", QUOTED.sub(" ", rest))
+    for match in NUMBER.finditer(plain):
+        text = match.group(0)
+        number = float(text)
+        add("number", int(number) if number.is_integer() else number)
+        if number.is_integer():
+            add("integer", int(number))
+    return found
+
+
+def arguments_messages(task: str, signature: str) -> list[Message]:
+    data = prompts()["arguments"]
+    examples = [(_fill(data["user"], task=e["task"], signature=e["signature"]), e["reply"])
+                for e in data["examples"]]
+    return _exchange("arguments", _fill(data["user"], task=task, signature=signature),
+                     examples)
+
+
+def arguments_schema(params: list[tuple[str, str]], task: str) -> dict[str, Any]:
+    """Each parameter's value is one of the task's literals of its type; a type the task
+    gives no literal for is left free (but typed)."""
+    literals = task_literals(task)
+    props: dict[str, Any] = {}
+    for pname, ptype in params:
+        kind = PARAM_TYPES.get(ptype, "string")
+        values = literals[kind]
+        if kind == "array" and not values and len(literals["number"]) > 1:
+            values = [literals["number"]]  # the task's numbers, as one list
+        if values:
+            props[pname] = {"enum": values}
+        elif kind == "array":
+            props[pname] = {"type": "array", "maxItems": 20}
+        elif kind == "string":
+            props[pname] = {"type": "string", "maxLength": 60}
+        else:
+            props[pname] = {"type": kind}
+    return {"type": "object", "properties": props, "required": [p for p, _ in params]}
+
+
+# --------------------------------------------------------------------------- voting
+
+
+def result_key(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=repr)
+
+
+def vote(results: list[Any]) -> int | None:
+    """Index of the first result of the most frequent value (None: no result)."""
+    if not results:
+        return None
+    counts = Counter(result_key(r) for r in results)
+    best = max(counts.values())
+    for index, value in enumerate(results):
+        if counts[result_key(value)] == best:
+            return index
+    return None
+
+
+def judge_messages(task: str, call: str, result: str) -> list[Message]:
+    data = prompts()["judge"]
+    return _exchange("judge", _fill(data["user"], task=task, call=call, result=result), [])
+
+
+JUDGE_SCHEMA: dict[str, Any] = {"type": "object",
+                                "properties": {"answer": {"enum": ["yes", "no"]}},
+                                "required": ["answer"]}
