@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 from autoagent_core import __version__
 
 
@@ -43,3 +46,18 @@ def test_help_does_not_import_backends_or_http(cli) -> None:
 
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert "HEAVY=\n" in proc.stderr, proc.stderr
+
+
+def test_output_into_a_closed_pipe_ends_quietly(tmp_path) -> None:
+    """``autoagent config show | head -1``: the reader leaves early; no traceback, exit 0."""
+    import subprocess
+
+    reader_gone = subprocess.Popen(
+        [sys.executable, "-m", "autoagent_core", "config", "show"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
+        env={**os.environ, "HOME": str(tmp_path)})
+    assert reader_gone.stdout is not None and reader_gone.stderr is not None
+    reader_gone.stdout.close()  # before the first line is written
+    stderr = reader_gone.stderr.read().decode()
+    assert reader_gone.wait(timeout=60) == 0
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr

@@ -6,7 +6,9 @@ until a newline or a flush so a secret split over two writes is still caught.
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
 import sys
 from typing import Any, TextIO
 
@@ -44,15 +46,30 @@ class RedactingStream(io.TextIOBase):
         return len(text)
 
     def flush(self) -> None:
-        if self._pending:
-            self._emit(self._pending)
-            self._pending = ""
-        self._target.flush()
+        # also at exit: a reader that went away (``autoagent ... | head``) is no error here
+        try:
+            if self._pending:
+                pending, self._pending = self._pending, ""
+                self._emit(pending)
+            self._target.flush()
+        except BrokenPipeError:
+            self._discard()
 
     def _emit(self, text: str) -> None:
         from autoagent_core.redact import redactor_for
 
-        self._target.write(redactor_for(_settings()).text(text))
+        try:
+            self._target.write(redactor_for(_settings()).text(text))
+        except BrokenPipeError:
+            self._discard()
+            raise  # the command stops; the CLI exits 0 (see cli.app)
+
+    def _discard(self) -> None:
+        """Send whatever is still written to /dev/null: the reader is gone."""
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._target.fileno())
+            os.close(devnull)
 
     def __getattr__(self, name: str) -> Any:
         if name == "buffer":  # writes to the bytes underneath would bypass the redactor
