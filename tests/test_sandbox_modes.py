@@ -12,6 +12,7 @@ import subprocess
 import sys
 import sysconfig
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -189,17 +190,39 @@ def test_pip_install_in_a_tool_serves_later_tools_and_leaves_autoagent_alone(
 USER = "autoagent-sbx-test"
 
 
+def _closed_ancestors(*paths: Path) -> list[Path]:
+    """The folders above ``paths`` that other users cannot pass through (``/root`` holding
+    a pyenv Python, pytest's ``/tmp/pytest-of-root``)."""
+    closed: list[Path] = []
+    for path in paths:
+        for folder in reversed(path.resolve().parents):
+            if folder not in closed and not folder.stat().st_mode & 0o001:
+                closed.append(folder)
+    return closed
+
+
 @pytest.fixture
-def unprivileged(tmp_path: Path) -> str:
-    if os.geteuid() != 0 or shutil.which("useradd") is None:
-        pytest.skip("creating a user needs root and useradd")
+def unprivileged(tmp_path: Path) -> Iterator[str]:
+    if os.geteuid() != 0 or shutil.which("useradd") is None or shutil.which("runuser") is None:
+        pytest.skip("creating a user needs root, useradd and runuser")
     if subprocess.run(["id", USER], capture_output=True).returncode != 0:
         subprocess.run(["useradd", "--no-create-home", USER], check=True)
-    runs = subprocess.run(["runuser", "-u", USER, "--", sys.executable, "-c",
-                           "import autoagent_core"], capture_output=True)
-    if runs.returncode != 0:
-        pytest.skip("this Python installation is not readable by another user")
-    return USER
+    # let the user pass through (not list) the folders above the interpreter, its
+    # standard library and the test's folder, for this test only
+    closed = _closed_ancestors(Path(sys.executable), Path(sys.base_prefix) / "lib",
+                               Path(sys.prefix) / "lib", tmp_path)
+    modes = {folder: folder.stat().st_mode & 0o7777 for folder in closed}
+    try:
+        for folder, mode in modes.items():
+            folder.chmod(mode | 0o001)
+        runs = subprocess.run(["runuser", "-u", USER, "--", sys.executable, "-c",
+                               "import autoagent_core"], capture_output=True)
+        if runs.returncode != 0:
+            pytest.skip("this Python installation is not readable by another user")
+        yield USER
+    finally:
+        for folder, mode in modes.items():
+            folder.chmod(mode)
 
 
 @pytest.mark.skipif(not strict_available(), reason="bubblewrap cannot build a sandbox here")
@@ -209,7 +232,8 @@ def test_as_an_unprivileged_user(unprivileged: str, tmp_path: Path) -> None:
     (base / "home" / ".netrc").write_text(f"password {CANARY}\n")
     tools = base / "work" / ".permanent_tools"
     tools.mkdir(parents=True)
-    (tools / "peek.py").write_text(READ_NETRC)
+    # the path itself: a tool's HOME is its scratch folder in every mode
+    (tools / "peek.py").write_text(READ_NETRC.replace("~/.netrc", str(base / "home" / ".netrc")))
     (tools / "lock_out.py").write_text(
         f"import os\ndef lock_out():\n    os.chmod({str(tools)!r}, 0)\n")
     shutil.chown(tmp_path, unprivileged)
