@@ -125,7 +125,7 @@ def test_session_import_fuzz(slowest: Slowest, tmp_path: Path) -> None:
             "turns": []}
     documents = st.one_of(
         noise.map(lambda t: t.encode("utf-8", "surrogatepass")),
-        nesting.map(str.encode),
+        nesting.map(lambda t: t.encode("utf-8", "surrogatepass")),
         st.binary(max_size=200),
         st.dictionaries(st.sampled_from([*sorted(base), "metadata", "transcript", "format",
                                          "session"]), json_values, max_size=8)

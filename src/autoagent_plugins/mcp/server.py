@@ -191,11 +191,16 @@ class LibraryServer:
         return [(s.name, s.version, s.description, json.dumps(s.parameters, sort_keys=True))
                 for s in self.store.list_tools()]
 
-    async def watch(self) -> None:
+    async def baseline(self) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
+        """The stamp and the listing the watcher compares with: taken before the server
+        answers anyone, so no client can have seen an older listing than the watcher."""
+        return self._stamp(), await anyio.to_thread.run_sync(self._listing)
+
+    async def watch(self, baseline: tuple[tuple[Any, ...], list[tuple[Any, ...]]]) -> None:
         """Tell every client when the list of tools changes (a new tool, version,
         description or signature; a run's statistics are no change). Polls the manifest
         and the folder, and reads the listing only when one of them moved."""
-        stamp, listing = self._stamp(), await anyio.to_thread.run_sync(self._listing)
+        stamp, listing = baseline
         while True:
             await anyio.sleep(WATCH_INTERVAL_S)
             now = self._stamp()
@@ -226,8 +231,9 @@ class LibraryServer:
         stdin = anyio.wrap_file(io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8",
                                                  errors="replace"))
         stdout = anyio.wrap_file(sys.stdout)
+        baseline = await self.baseline()
         async with anyio.create_task_group() as group:
-            group.start_soon(self.watch)
+            group.start_soon(self.watch, baseline)
             async with stdio_server(stdin, stdout) as (read_stream, write_stream):
                 await self.server.run(read_stream, write_stream,
                                       self.initialization_options())
@@ -254,8 +260,9 @@ class LibraryServer:
         print(f"autoagent: serving the tool library at http://{shown}:{bound}/mcp",
               file=sys.stderr, flush=True)
         config = uvicorn.Config(app, log_level="warning", lifespan="on")
+        baseline = await self.baseline()
         async with anyio.create_task_group() as group:
-            group.start_soon(self.watch)
+            group.start_soon(self.watch, baseline)
             await uvicorn.Server(config).serve(sockets=[sock])
             group.cancel_scope.cancel()
 
