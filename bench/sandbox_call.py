@@ -49,18 +49,22 @@ def main() -> None:
                        stdin=subprocess.DEVNULL)
 
     measured: dict[str, Callable[[], None]] = {"python -I -c pass": reference}
-    for mode in ("none", "open", "strict"):
+    # the default tree limiter (auto: a cgroup where one can be made), and the watchdog
+    for mode, limiter in (("none", "auto"), ("open", "auto"), ("strict", "auto"),
+                          ("open", "watchdog"), ("strict", "watchdog")):
         reason = None if mode == "none" else unavailable_reason(mode)
         if reason:
             print(f"{mode} mode not measured: {reason}")
             continue
-        settings = Settings(sandbox=mode, tools_dir=str(work / ".permanent_tools"))
+        settings = Settings(sandbox=mode, tool_limiter=limiter,
+                            tools_dir=str(work / ".permanent_tools"))
 
         def call(settings: Settings = settings) -> None:
             result = run_tool(CODE, "one", {}, settings)
             assert result.ok and result.result == 1, result
 
-        measured[f"{mode} call of one()"] = call
+        label = f"{mode} call of one()" if limiter == "auto" else f"{mode}, {limiter}"
+        measured[label] = call
     samples: dict[str, list[float]] = {label: [] for label in measured}
     for fn in measured.values():
         fn()  # warm the caches and the probe
@@ -70,8 +74,13 @@ def main() -> None:
     medians = {label: statistics.median(values) for label, values in samples.items()}
     ref = medians["python -I -c pass"]
     _, mechanism = mechanism_status()
-    print(f"mechanism: {mechanism}; {opts.runs} interleaved runs each; load average "
-          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    from autoagent_core.sandbox.tree_limits import tree_limiter
+
+    default = tree_limiter(Settings(), own_processes=1, marker_entry="BENCH=1")
+    kind = default.kind
+    default.close()
+    print(f"mechanism: {mechanism}; tree limiter (auto): {kind}; {opts.runs} interleaved "
+          f"runs each; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     for label, value in medians.items():
         ratio = value / ref
         verdict = f"  ratio {ratio:.2f}x (no sandbox: the child's own cost)" \

@@ -1,4 +1,5 @@
-"""The program a sandboxed tool call runs: ``python -I -B sandbox_child.py REQUEST.json``.
+"""The program a sandboxed tool call runs: ``python -I -B child.pyc REQUEST`` (its bytecode,
+compiled once per CLI process by the launcher).
 
 It imports nothing from autoagent (the standard library only), so a broken install or a
 tool that patches modules cannot reach the CLI. The parent (:mod:`autoagent_core.sandbox.launcher`)
@@ -13,29 +14,61 @@ The process forks once: the parent half waits for the worker (and, as PID 1 of a
 namespace, reaps orphans), then reports its status; when it exits the kernel kills every
 process left in the namespace. The worker half applies the resource limits and, in strict
 mode, a Landlock ruleset that confines writes to the scratch directory and denies TCP,
-then runs the tool. Nothing is ever unpickled: requests and results are JSON.
+then runs the tool. Nothing is ever unpickled: the request is marshal data written by the
+launcher, results are JSON.
 """
 
 from __future__ import annotations
 
-import json
+import _signal as signal  # type: ignore[import-not-found]  # C: ``signal`` imports enum
+import marshal
 import os
 import resource
-import signal
 import sys
-from typing import Any
 
-# ``traceback`` and ``inspect`` are imported only on failure: a call of a working tool
-# should cost little more than starting Python.
+# Only what starting Python already loads, and C modules: no ``json`` (it imports ``re``
+# and ``enum``), no ``typing``; ``traceback`` and ``inspect`` are imported only on failure.
+# A call of a working tool should cost little more than starting Python.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 RESULT_FD = 3  # replaced by the request's numbers
 STATUS_FD = 4
 TRACEBACK_LINES = 14
 MAX_MESSAGE_CHARS = 4000  # per error message and per traceback line
 EXIT_CPU = 128 + signal.SIGXCPU
+
+
+def _not_json(value: object) -> object:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _json_encoder() -> Callable[[object], str]:
+    """``json.JSONEncoder(allow_nan=False, ensure_ascii=False).encode``, built from the
+    C encoder that :mod:`json` itself uses (a fresh one per call: its circular-reference
+    markers are not cleaned up after a failure), or from :mod:`json` where that differs."""
+    try:
+        import _json
+
+        make, quote = _json.make_encoder, _json.encode_basestring
+        make({}, _not_json, quote, None, ": ", ", ", False, False, False)
+    except (ImportError, AttributeError, TypeError):
+        import json
+
+        return json.JSONEncoder(allow_nan=False, ensure_ascii=False).encode
+
+    def encode(value: object) -> str:
+        chunks = make({}, _not_json, quote, None, ": ", ", ", False, False, False)(value, 0)
+        return "".join(chunks)
+
+    return encode
+
+
 # bound before the tool runs, so a tool that patches json or os cannot break the reply
-_ENCODER = json.JSONEncoder(allow_nan=False, ensure_ascii=False)
-_dumps, _write, _close, _exit = json.dumps, os.write, os.close, os._exit
+_encode = _json_encoder()
+_write, _close, _exit = os.write, os.close, os._exit
 
 
 # --------------------------------------------------------------------------- output
@@ -48,7 +81,7 @@ def _write_all(fd: int, data: bytes) -> None:
 
 def _send(fd: int, document: dict[str, Any]) -> None:
     try:
-        _write_all(fd, _dumps(document).encode("utf-8"))
+        _write_all(fd, _encode(document).encode("utf-8"))
         _close(fd)
     except OSError:
         pass
@@ -195,8 +228,8 @@ def _tool_traceback(exc: BaseException, filename: str) -> str:
     """The traceback without this file's frames, last lines only."""
     import traceback
 
-    frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if os.path.basename(f.filename) != os.path.basename(__file__)]
+    own = _tool_traceback.__code__.co_filename  # this program (run from its bytecode)
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != own]
     lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames),
              *traceback.format_exception_only(type(exc), exc)]
     text = "".join(lines).rstrip("\n").splitlines()
@@ -247,15 +280,26 @@ def _signature_error(func: Any, name: str, exc: TypeError,
                   given=sorted(args))
 
 
+class _Source:
+    """The tool module's ``__loader__``: tracebacks and ``inspect.getsource`` read the
+    tool's lines through it (``linecache`` would cost every call ``tokenize`` and ``re``)."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+
+    def get_source(self, name: str) -> str:
+        return self.code
+
+
 def _call(request: dict[str, Any]) -> dict[str, Any]:
-    import linecache
     import types
 
     name, code, filename = request["name"], request["code"], request["filename"]
     args: dict[str, Any] = request["args"]
-    linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
-    namespace: dict[str, Any] = {"__name__": f"autoagent_tool_{name}", "__file__": filename,
-                                 "__builtins__": __builtins__}
+    module = types.ModuleType(f"autoagent_tool_{name}")
+    sys.modules[module.__name__] = module  # so that inspect finds the tool's source
+    namespace: dict[str, Any] = module.__dict__
+    namespace.update(__file__=filename, __builtins__=__builtins__, __loader__=_Source(code))
     try:
         compiled = compile(code, filename, "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as exc:
@@ -289,7 +333,7 @@ def _call(request: dict[str, Any]) -> dict[str, Any]:
     except BaseException as exc:  # the tool's failure, whatever it is, is a result
         return _exception_error(exc, filename)
     try:
-        payload = _ENCODER.encode(value)
+        payload = _encode(value)
     except (TypeError, ValueError, RecursionError) as exc:
         return _error("not_json_serializable", type(exc).__name__,
                       f"the tool returned {type(value).__name__}, which is not JSON: {exc}",
@@ -342,8 +386,8 @@ def supervise(pid: int) -> dict[str, Any]:
 
 def main() -> None:
     global RESULT_FD, STATUS_FD
-    with open(sys.argv[1], "rb") as fh:
-        request = json.load(fh)
+    with open(sys.argv[1], "rb") as fh:  # written by the launcher: marshal, never pickle
+        request = marshal.load(fh)
     RESULT_FD, STATUS_FD = int(request["result_fd"]), int(request["status_fd"])
     os.environ.pop("PWD", None)  # set by bwrap's chdir; the tool's environment stays minimal
     packages = request.get("packages")

@@ -18,6 +18,7 @@ folder, an unreadable mode-000 file over a file).
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 from collections.abc import Iterable
@@ -104,21 +105,29 @@ class Layout:
     child_program: Path
     seccomp_fd: int | None = None
     absent: list[Path] = field(default_factory=list)  # guarded paths that did not exist
+    _writable: list[Path] | None = field(default=None, repr=False)
+    _readable: list[Path] | None = field(default=None, repr=False)
 
     @property
     def packages(self) -> Path:
         return packages_dir(self.settings)
 
     def writable(self) -> list[Path]:
-        grants = [Path(p).expanduser().resolve() for p in self.settings.allow_write]
-        base = [self.scratch, *grants]
-        if self.mode == "open":
-            base = [self.cwd, self.packages, *base]
-        return _unique(base)
+        """The folders the call may write (computed once per call; do not change it)."""
+        if self._writable is None:
+            grants = [Path(p).expanduser().resolve() for p in self.settings.allow_write]
+            base = [self.scratch, *grants]
+            if self.mode == "open":
+                base = [self.cwd, self.packages, *base]
+            self._writable = _unique(base)
+        return self._writable
 
     def readable(self) -> list[Path]:
-        grants = [Path(p).expanduser().resolve() for p in self.settings.allow_read]
-        return _unique([*_runtime_dirs(), *grants, self.packages])
+        """What strict mode binds read-only besides the system (computed once per call)."""
+        if self._readable is None:
+            grants = [Path(p).expanduser().resolve() for p in self.settings.allow_read]
+            self._readable = _unique([*_runtime_dirs(), *grants, self.packages])
+        return self._readable
 
 
 def _runtime_dirs() -> list[Path]:
@@ -127,7 +136,9 @@ def _runtime_dirs() -> list[Path]:
     return [Path(r) for r in sorted(roots) if r not in ("/usr", "/")]
 
 
-def _strict_base() -> list[str]:
+@functools.cache
+def _strict_base() -> tuple[str, ...]:
+    """The system part of strict mode's tree (the same for every call of a process)."""
     args = ["--tmpfs", "/"]
     for directory in SYSTEM_DIRS:
         if os.path.islink(directory):
@@ -136,7 +147,7 @@ def _strict_base() -> list[str]:
             args += ["--ro-bind", directory, directory]
     for name in SYSTEM_ETC:
         args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
-    return args
+    return tuple(args)
 
 
 def command(layout: Layout) -> list[str]:
@@ -147,7 +158,7 @@ def command(layout: Layout) -> list[str]:
         args.append("--share-net")
     if os.geteuid() == 0:  # no capabilities inside: chmod/utime on read-only binds fail
         args += ["--uid", str(UNPRIVILEGED_ID), "--gid", str(UNPRIVILEGED_ID)]
-    args += _strict_base() if strict else ["--ro-bind", "/", "/"]
+    args += list(_strict_base()) if strict else ["--ro-bind", "/", "/"]
     args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     if strict:
         for path in layout.readable():

@@ -1,6 +1,6 @@
 """Run tool code in a separate, confined process; never in the CLI's own process.
 
-Each call starts ``python -I -B child.py REQUEST`` (see :mod:`child`):
+Each call starts ``python -I -B child.pyc REQUEST`` (the bytecode of :mod:`child`):
 
 * in ``strict`` and ``open`` mode inside bubblewrap (:mod:`mechanism` finds it,
   :mod:`confinement` builds its command line): new user, PID, mount, IPC and UTS namespaces
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
+import marshal
 import os
 import secrets
 import selectors
@@ -46,6 +46,16 @@ from autoagent_core.sandbox.tree_limits import TreeLimiter, tree_limiter
 from autoagent_core.types import ToolResult
 
 CHILD_PROGRAM = Path(__file__).with_name("child.py")
+
+
+@functools.cache
+def child_bytecode() -> bytes:
+    """:data:`CHILD_PROGRAM` as a ``.pyc`` file, compiled once per process: Python never
+    caches the bytecode of the script it runs, and compiling it cost every call."""
+    import importlib.util
+
+    code = compile(CHILD_PROGRAM.read_bytes(), str(CHILD_PROGRAM), "exec", dont_inherit=True)
+    return importlib.util.MAGIC_NUMBER + bytes(12) + marshal.dumps(code)
 MARKER_VAR = "AUTOAGENT_SANDBOX_CALL"
 EXIT_GRACE_S = 0.5  # after the child exits, how long leftover writers may hold the pipes
 READ_CHUNK = 65536
@@ -238,10 +248,12 @@ def _start(argv: list[str], env: dict[str, str], cwd: Path, keep: tuple[int, ...
         if hook is not None:
             hook()
 
+    # without a pre-exec hook the standard library can use vfork, which is faster
+    needed = limiter.uses_preexec or hook is not None
     return subprocess.Popen(
         argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env=env, cwd=cwd, start_new_session=True, close_fds=True, pass_fds=keep,
-        preexec_fn=preexec,
+        preexec_fn=preexec if needed else None,
     )
 
 
@@ -317,9 +329,11 @@ def run_tool(code: str, name: str, args: dict[str, Any], settings: Settings,
         result_r, result_w = os.pipe()
         status_r, status_w = os.pipe()
         request["result_fd"], request["status_fd"] = result_w, status_w
-        request_path = control / "request.json"
-        request_path.write_text(json.dumps(request), encoding="utf-8")
-        argv = [*prefix, sys.executable, "-I", "-B", str(CHILD_PROGRAM), str(request_path)]
+        request_path = control / "request"
+        request_path.write_bytes(marshal.dumps(request))
+        program = control / "child.pyc"
+        program.write_bytes(child_bytecode())
+        argv = [*prefix, sys.executable, "-I", "-B", str(program), str(request_path)]
         try:
             proc = _start(argv, child_environment(scratch, marker, packages), scratch,
                           (result_w, status_w, *keep), die_with_parent=mode == "none",

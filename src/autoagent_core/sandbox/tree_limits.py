@@ -66,6 +66,7 @@ class TreeLimiter(Protocol):
     kind: str  # "cgroup v2", "cgroup v1" or "watchdog"
     hit: str | None  # "memory", "processes" or "cpu" once a limit was reached
     interval: float  # seconds between two polls (the launcher waits at most this long)
+    uses_preexec: bool  # False: the process may start without a pre-exec hook (faster)
 
     def child_limits(self) -> dict[str, int]:
         """Extra rlimits for the child (``processes``: RLIMIT_NPROC), may be empty."""
@@ -210,6 +211,7 @@ class CgroupLimiter:
         self.peak = 0.0
         self._last = 0.0
         self.interval = POLL_INTERVAL_S
+        self.uses_preexec = True
         name = f"{CGROUP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
         self.dirs: dict[str, Path] = {}
         for controller, parent in parents.items():

@@ -76,6 +76,7 @@ class Watchdog:
         self._strangers: set[int] = set()
         self._last = 0.0
         self.interval = WATCHDOG_POLL_S
+        self.uses_preexec = False
 
     # ------------------------------------------------------------------ protocol
     def child_limits(self) -> dict[str, int]:
