@@ -17,7 +17,8 @@ from collections.abc import Callable
 
 from autoagent_core.config import Settings
 from autoagent_core.sandbox import launcher
-from autoagent_core.sandbox.tree_limits import Caps, cgroup_limiter
+from autoagent_core.sandbox.cgroup import cgroup_limiter
+from autoagent_core.sandbox.tree_limits import Caps
 
 CODE = "def one():\n    return 1\n"
 
@@ -28,6 +29,8 @@ class NoTreeLimits:
     kind = "none"
     hit: str | None = None
     interval = 0.05
+    uses_preexec = False
+    gated = False
 
     def child_limits(self) -> dict[str, int]:
         return {}

@@ -326,7 +326,7 @@ def test_strict_refuses_unix_sockets_even_in_a_granted_folder(victim: Victim) ->
     assert project_socket.accepted == 0
     # open mode shares the network namespace; Landlock scopes keep the host's abstract
     # sockets out where the kernel has them (ABI 6)
-    from autoagent_core.sandbox.child import landlock_abi
+    from autoagent_core.sandbox.landlock import landlock_abi
 
     if landlock_abi() >= 6:
         abstract = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

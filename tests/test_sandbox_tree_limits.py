@@ -20,7 +20,8 @@ import pytest
 
 from autoagent_core.config import Settings
 from autoagent_core.sandbox import launcher as sandbox
-from autoagent_core.sandbox.tree_limits import Caps, cgroup_limiter
+from autoagent_core.sandbox.cgroup import cgroup_limiter
+from autoagent_core.sandbox.tree_limits import Caps
 from fixtures.runs import RunTask
 
 CHILDREN_150MB = '''
@@ -180,6 +181,37 @@ def test_a_setsid_grandchild_is_gone_after_the_call(
     assert result.returncode == 0, result
     assert json.loads(result.stdout) == "left a daemon behind"
     assert _none_left(token) == []
+
+
+WHERE_AM_I = '''
+import os, subprocess, sys
+def where():
+    read = "print(open('/proc/self/cgroup').read(), end='')"
+    child = subprocess.run([sys.executable, "-c", read], capture_output=True, text=True)
+    return {"tool": open("/proc/self/cgroup").read(), "child": child.stdout,
+            "supervisor": open(f"/proc/{os.getppid()}/cgroup").read()}
+'''
+
+
+def test_every_process_of_a_call_is_in_the_calls_cgroup(
+        cli, isolated: Path, mode: str) -> None:  # type: ignore[no-untyped-def]
+    """The launcher moves the sandbox's processes in while they start; nothing of the tool
+    runs before, so the tool, what it starts and its supervisor all count against the
+    call's limits."""
+    if not _cgroup_available():
+        pytest.skip("no cgroup can be made on this machine")
+    _tool(isolated, "where", WHERE_AM_I)
+    result = cli("tools", "run", "where", "--json", "--sandbox", mode,
+                 env={"AUTOAGENT_TOOL_LIMITER": "cgroup"})
+    assert result.returncode == 0, result
+    seen = json.loads(result.stdout)["result"]
+    for process, text in seen.items():
+        groups = dict(line.split(":", 2)[1:] for line in text.splitlines())
+        limited = [groups.get(c, "") for c in ("memory", "pids", "cpuacct")] \
+            if "memory" in groups else [groups.get("", "")]  # v1 hierarchies, or v2
+        for path in limited:
+            assert "/autoagent-call-" in path, (process, text)
+    assert len({text for text in seen.values()}) == 1, seen
 
 
 def _cli_without_cgroups(isolated: Path, *args: str,

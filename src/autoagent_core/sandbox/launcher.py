@@ -56,6 +56,14 @@ def child_bytecode() -> bytes:
 
     code = compile(CHILD_PROGRAM.read_bytes(), str(CHILD_PROGRAM), "exec", dont_inherit=True)
     return importlib.util.MAGIC_NUMBER + bytes(12) + marshal.dumps(code)
+
+
+@functools.cache
+def landlock_code() -> Any:
+    """:mod:`autoagent_core.sandbox.landlock` compiled, for the request of a sandboxed call
+    (the child imports nothing of autoagent: it runs this code in its own namespace)."""
+    path = CHILD_PROGRAM.with_name("landlock.py")
+    return compile(path.read_bytes(), str(path), "exec", dont_inherit=True)
 MARKER_VAR = "AUTOAGENT_SANDBOX_CALL"
 EXIT_GRACE_S = 0.5  # after the child exits, how long leftover writers may hold the pipes
 READ_CHUNK = 65536
@@ -70,7 +78,7 @@ __all__ = ["FLOOD_FACTOR", "run_tool", "strict_available", "sweep_marked"]
 def _landlock_reason() -> str | None:
     if not sys.platform.startswith("linux"):
         return "Landlock needs Linux"
-    from autoagent_core.sandbox.child import landlock_abi
+    from autoagent_core.sandbox.landlock import landlock_abi
 
     try:
         abi = landlock_abi()
@@ -243,7 +251,7 @@ def _start(argv: list[str], env: dict[str, str], cwd: Path, keep: tuple[int, ...
     unnecessary in the sandboxed modes."""
     hook = _DIE_WITH_PARENT if die_with_parent else None
 
-    def preexec() -> None:  # between fork and exec: into the call's cgroup, if any
+    def preexec() -> None:  # between fork and exec
         limiter.preexec()
         if hook is not None:
             hook()
@@ -318,6 +326,7 @@ def run_tool(code: str, name: str, args: dict[str, Any], settings: Settings,
             "name": name, "code": code, "filename": f"{name}.py", "args": args,
             "strict": mode == "strict", "scratch": str(scratch),
             "abstract_scope": mode == "open",
+            "landlock": landlock_code() if mode != "none" else None,
             "writable": [str(p) for p in layout.writable() if p.exists()] if layout else [],
             "packages": str(layout.packages) if layout else None,
             "result_max_bytes": settings.tool_result_max_bytes,
@@ -329,6 +338,11 @@ def run_tool(code: str, name: str, args: dict[str, Any], settings: Settings,
         result_r, result_w = os.pipe()
         status_r, status_w = os.pipe()
         request["result_fd"], request["status_fd"] = result_w, status_w
+        # a gated limiter: the child holds the tool back until the tree is under the limiter
+        gate_r, gate_w = os.pipe() if limiter.gated else (-1, -1)
+        if gate_r >= 0:
+            request["gate_fd"] = gate_r
+            keep = (*keep, gate_r)
         request_path = control / "request"
         request_path.write_bytes(marshal.dumps(request))
         program = control / "child.pyc"
@@ -339,19 +353,26 @@ def run_tool(code: str, name: str, args: dict[str, Any], settings: Settings,
                           (result_w, status_w, *keep), die_with_parent=mode == "none",
                           limiter=limiter)
         except (OSError, subprocess.SubprocessError) as exc:
-            for fd in (result_r, result_w, status_r, status_w):
-                os.close(fd)
+            for fd in (result_r, result_w, status_r, status_w, gate_w):
+                if fd >= 0:
+                    os.close(fd)
             raise SandboxError(f"cannot start the sandbox process: {exc}") from None
         finally:
             for fd in keep:
                 os.close(fd)
-        limiter.attach(proc.pid)
         os.close(result_w)
         os.close(status_w)
         assert proc.stdout is not None and proc.stderr is not None
         fds = {"stdout": proc.stdout.fileno(), "stderr": proc.stderr.fileno(),
                "result": result_r, "status": status_r}
         try:
+            try:
+                limiter.attach(proc.pid)
+                if gate_w >= 0:
+                    os.write(gate_w, b"1")
+            finally:
+                if gate_w >= 0:  # closed without a byte: the child exits, the tool unrun
+                    os.close(gate_w)
             outcome = _collect(proc, fds, settings.tool_timeout, settings, limiter)
         finally:
             _kill_tree(proc, marker, sweep=mode == "none")

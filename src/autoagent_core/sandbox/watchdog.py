@@ -77,6 +77,7 @@ class Watchdog:
         self._last = 0.0
         self.interval = WATCHDOG_POLL_S
         self.uses_preexec = False
+        self.gated = False
 
     # ------------------------------------------------------------------ protocol
     def child_limits(self) -> dict[str, int]:
