@@ -29,14 +29,10 @@ class NoTreeLimits:
     kind = "none"
     hit: str | None = None
     interval = 0.05
-    uses_preexec = False
     gated = False
 
     def child_limits(self) -> dict[str, int]:
         return {}
-
-    def preexec(self) -> None:
-        pass
 
     def attach(self, pid: int) -> None:
         pass

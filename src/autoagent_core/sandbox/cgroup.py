@@ -9,12 +9,11 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import signal
 import time
 from pathlib import Path
 
 from autoagent_core.errors import SandboxError
-from autoagent_core.sandbox.tree_limits import KILL_PASSES, POLL_INTERVAL_S, Caps
+from autoagent_core.sandbox.tree_limits import KILL_PASSES, POLL_INTERVAL_S, Caps, kill_until_gone
 
 CGROUP_PREFIX = "autoagent-call-"
 
@@ -144,7 +143,6 @@ class CgroupLimiter:
         self.peak = 0.0
         self._last = 0.0
         self.interval = POLL_INTERVAL_S
-        self.uses_preexec = False
         self.gated = True
         name = f"{CGROUP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
         self.dirs: dict[str, Path] = {}
@@ -179,20 +177,16 @@ class CgroupLimiter:
     def child_limits(self) -> dict[str, int]:
         return {}
 
-    def preexec(self) -> None:
-        pass
-
-    def _join(self, pid: int) -> bool:
-        """Move one process into the call's cgroup(s); False when it is already gone."""
+    def _join(self, pid: int) -> None:
+        """Move one process into the call's cgroup(s); one already gone is skipped."""
         for path in self._procs:
             fd = os.open(path, os.O_WRONLY)
             try:
                 os.write(fd, str(pid).encode())
             except ProcessLookupError:
-                return False
+                return
             finally:
                 os.close(fd)
-        return True
 
     def attach(self, pid: int) -> None:
         """Move the launched process and every descendant it has into the cgroup.
@@ -263,14 +257,7 @@ class CgroupLimiter:
         if self.version == 2 and kill_file.exists():
             with contextlib.suppress(OSError):
                 kill_file.write_text("1")
-        for _ in range(KILL_PASSES):  # pids.max bounds how many can appear meanwhile
-            members = self._members()
-            if not members:
-                return
-            for pid in members:
-                with contextlib.suppress(OSError):
-                    os.kill(pid, signal.SIGKILL)
-            time.sleep(0.005)
+        kill_until_gone(self._members, 0.005)  # pids.max bounds the newcomers
 
     def _remove(self) -> None:
         for path in reversed(self._made):

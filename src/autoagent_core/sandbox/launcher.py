@@ -64,6 +64,8 @@ def landlock_code() -> Any:
     (the child imports nothing of autoagent: it runs this code in its own namespace)."""
     path = CHILD_PROGRAM.with_name("landlock.py")
     return compile(path.read_bytes(), str(path), "exec", dont_inherit=True)
+
+
 MARKER_VAR = "AUTOAGENT_SANDBOX_CALL"
 EXIT_GRACE_S = 0.5  # after the child exits, how long leftover writers may hold the pipes
 READ_CHUNK = 65536
@@ -246,22 +248,14 @@ _DIE_WITH_PARENT = _die_with_parent_hook()
 
 
 def _start(argv: list[str], env: dict[str, str], cwd: Path, keep: tuple[int, ...],
-           die_with_parent: bool, limiter: TreeLimiter) -> subprocess.Popen[bytes]:
+           die_with_parent: bool) -> subprocess.Popen[bytes]:
     """Start the call; bwrap's own ``--die-with-parent`` makes the parent-death hook
-    unnecessary in the sandboxed modes."""
-    hook = _DIE_WITH_PARENT if die_with_parent else None
-
-    def preexec() -> None:  # between fork and exec
-        limiter.preexec()
-        if hook is not None:
-            hook()
-
-    # without a pre-exec hook the standard library can use vfork, which is faster
-    needed = limiter.uses_preexec or hook is not None
+    unnecessary in the sandboxed modes, and without a pre-exec hook the standard library
+    can use vfork, which is faster."""
     return subprocess.Popen(
         argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env=env, cwd=cwd, start_new_session=True, close_fds=True, pass_fds=keep,
-        preexec_fn=preexec if needed else None,
+        preexec_fn=_DIE_WITH_PARENT if die_with_parent else None,
     )
 
 
@@ -350,8 +344,7 @@ def run_tool(code: str, name: str, args: dict[str, Any], settings: Settings,
         argv = [*prefix, sys.executable, "-I", "-B", str(program), str(request_path)]
         try:
             proc = _start(argv, child_environment(scratch, marker, packages), scratch,
-                          (result_w, status_w, *keep), die_with_parent=mode == "none",
-                          limiter=limiter)
+                          (result_w, status_w, *keep), die_with_parent=mode == "none")
         except (OSError, subprocess.SubprocessError) as exc:
             for fd in (result_r, result_w, status_r, status_w, gate_w):
                 if fd >= 0:

@@ -46,6 +46,11 @@ sandbox's start-up rather than before it; ``bench/tree_limits.py`` measures both
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Callable
 from typing import Protocol
 
 from autoagent_core.config import Settings
@@ -63,14 +68,10 @@ class TreeLimiter(Protocol):
     kind: str  # "cgroup v2", "cgroup v1" or "watchdog"
     hit: str | None  # "memory", "processes" or "cpu" once a limit was reached
     interval: float  # seconds between two polls (the launcher waits at most this long)
-    uses_preexec: bool  # False: the process may start without a pre-exec hook (faster)
     gated: bool  # True: the child waits on a gate pipe until ``attach`` has returned
 
     def child_limits(self) -> dict[str, int]:
         """Extra rlimits for the child (``processes``: RLIMIT_NPROC), may be empty."""
-
-    def preexec(self) -> None:
-        """Runs in the new process between fork and exec (joins the cgroup)."""
 
     def attach(self, pid: int) -> None:
         """The launched process's PID, right after it started; a gated limiter returns
@@ -105,6 +106,19 @@ class Caps:
                     f"({running} seen); the whole call was stopped")
         return (f"the call's processes together used {seen:.2f} CPU seconds, over the limit "
                 f"of {self.cpu_seconds:g} s; the whole call was stopped")
+
+
+def kill_until_gone(alive: Callable[[], list[int]], pause_s: float) -> None:
+    """SIGKILL every process ``alive`` lists, again after ``pause_s``, until it lists none
+    (at most KILL_PASSES rounds: the process cap bounds how many can appear meanwhile)."""
+    for _ in range(KILL_PASSES):
+        pids = alive()
+        if not pids:
+            return
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(pause_s)
 
 
 def tree_limiter(settings: Settings, own_processes: int, marker_entry: str) -> TreeLimiter:

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import time
 from dataclasses import dataclass
 
-from autoagent_core.sandbox.tree_limits import KILL_PASSES, Caps
+from autoagent_core.sandbox.tree_limits import Caps, kill_until_gone
 
 WATCHDOG_POLL_S = 0.01  # a fork loop starts about ten processes per millisecond
 FAST_POLL_S = 0.001  # once the tree holds a quarter of its process cap
@@ -76,7 +75,6 @@ class Watchdog:
         self._strangers: set[int] = set()
         self._last = 0.0
         self.interval = WATCHDOG_POLL_S
-        self.uses_preexec = False
         self.gated = False
 
     # ------------------------------------------------------------------ protocol
@@ -92,9 +90,6 @@ class Watchdog:
                 with contextlib.suppress(OSError):
                     running += os.stat(f"/proc/{name}").st_uid == uid
         return {"processes": running + self.caps.processes + self.caps.own + NPROC_MARGIN}
-
-    def preexec(self) -> None:
-        pass
 
     def attach(self, pid: int) -> None:
         self._root = pid
@@ -188,11 +183,5 @@ class Watchdog:
         return None
 
     def _kill_all(self) -> None:
-        for _ in range(KILL_PASSES):
-            alive = [pid for pid, stat in self._scan().items() if not stat.zombie]
-            if not alive:
-                return
-            for pid in alive:
-                with contextlib.suppress(OSError):
-                    os.kill(pid, signal.SIGKILL)
-            time.sleep(0.002)
+        kill_until_gone(lambda: [pid for pid, stat in self._scan().items()
+                                 if not stat.zombie], 0.002)
