@@ -77,6 +77,12 @@ class ToolResult:
     stderr: str = ""
     duration_s: float = 0.0
     truncated: bool = False
+    # open mode's staged writes, once committed to the working directory: one entry per
+    # path, {"path": "out/summary.json" (relative, POSIX), "bytes": 120,
+    # "change": "new" | "modified" | "deleted"}
+    files: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    # the staged changes that were not committed: {"path": ".env", "reason": "..."}
+    refused: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

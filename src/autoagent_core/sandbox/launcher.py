@@ -281,8 +281,12 @@ def _check_mode(mode: str) -> None:
 
 
 def run_tool(code: str, name: str, args: dict[str, Any], settings: Settings,
-             workdir: Path | None = None) -> ToolResult:
+             workdir: Path | None = None,
+             extra_env: dict[str, str] | None = None) -> ToolResult:
     """Run the function ``name`` defined by ``code`` with ``args`` as keyword arguments.
+
+    ``extra_env`` is added to the tool's environment for this call only (the secrets the
+    tool declares); nothing else of the user's environment reaches it.
 
     Never raises for what the tool does (that is a failed :class:`ToolResult` with a
     classified error); raises :class:`SandboxError` when the mode cannot be enforced.
@@ -343,7 +347,9 @@ def run_tool(code: str, name: str, args: dict[str, Any], settings: Settings,
         program.write_bytes(child_bytecode())
         argv = [*prefix, sys.executable, "-I", "-B", str(program), str(request_path)]
         try:
-            proc = _start(argv, child_environment(scratch, marker, packages), scratch,
+            env = child_environment(scratch, marker, packages)
+            env.update(extra_env or {})
+            proc = _start(argv, env, scratch,
                           (result_w, status_w, *keep), die_with_parent=mode == "none")
         except (OSError, subprocess.SubprocessError) as exc:
             for fd in (result_r, result_w, status_r, status_w, gate_w):
