@@ -255,6 +255,7 @@ class LibraryServer:
 
             sock.close()
             raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        sock.listen(128)  # listening before the address is printed: no refused first client
         bound = sock.getsockname()[1]
         shown = f"[{host}]" if ":" in host else host
         print(f"autoagent: serving the tool library at http://{shown}:{bound}/mcp",
