@@ -41,17 +41,45 @@ def add(
 
 @app.command("list")
 def list_(as_json: bool = typer.Option(False, "--json", help="A JSON list.")) -> None:
-    """Every configured server (environment values masked)."""
+    """Every configured server (environment values masked); a project's servers are shown
+    as trusted or untrusted."""
     from autoagent_core.cli.common import print_json
+    from autoagent_core.terminal_text import safe_text
     from autoagent_plugins.mcp.servers_config import all_servers
 
-    servers = all_servers()
+    servers = all_servers(include_untrusted=True)
     if as_json:
         print_json([s.public_dict() for s in servers.values()])
         return
     for s in servers.values():
-        env = " ".join(f"{k}=(set, hidden)" for k in s.env)
-        sys.stdout.write(f"{s.name}\t{s.transport}\t{s.target()}\t{env}\t{s.origin}\n")
+        env = " ".join(f"{safe_text(k)}=(set, hidden)" for k in s.env)
+        trust = "user" if s.origin == "user" else (
+            "trusted" if s.trusted else "untrusted")
+        sys.stdout.write(f"{s.name}\t{s.transport}\t{safe_text(s.target())}\t{env}\t"
+                         f"{safe_text(s.origin)}\t{trust}\n")
+
+
+@app.command("trust")
+def trust(file: str = typer.Argument(".mcp.json", help="The project's MCP file (default: "
+                                                         "the working directory's).")) -> None:
+    """Trust a project's .mcp.json: shows the servers it will start and records the file's
+    path and hash in the user config. A later change to the file untrusts it again."""
+    from pathlib import Path
+
+    from autoagent_core.errors import NotFoundError
+    from autoagent_core.terminal_text import safe_text
+    from autoagent_plugins.mcp.project_trust import read_project_file, record_trust
+    from autoagent_plugins.mcp.servers_config import parse_project
+
+    project = read_project_file(Path(file))
+    if project is None:
+        raise NotFoundError(f"no such file: {file}")
+    servers = parse_project(project)
+    for s in servers.values():
+        sys.stdout.write(f"{s.name}\t{s.transport}\t{safe_text(s.target())}\n")
+    config = record_trust(project)
+    print(f"trusted {project.path} ({len(servers)} server(s), sha256 "
+          f"{project.sha256[:12]}) in {config}", file=sys.stderr)
 
 
 @app.command("remove")
@@ -71,11 +99,23 @@ def tools(
 ) -> None:
     """The tools of one configured server: starts it, lists its tools, stops it."""
     from autoagent_core.cli.common import one_line, print_json, settings
-    from autoagent_core.errors import AutoagentError, NotFoundError
+    from autoagent_core.errors import AutoagentError, ConfigError, NotFoundError
     from autoagent_plugins.mcp.client import McpToolSource
     from autoagent_plugins.mcp.servers_config import all_servers
 
-    servers = all_servers()
+    servers = all_servers(include_untrusted=True)
+    if name in servers and not servers[name].trusted:
+        from pathlib import Path
+
+        from autoagent_plugins.mcp.project_trust import (
+            read_project_file,
+            trust_state,
+            untrusted_message,
+        )
+
+        read = read_project_file(Path(servers[name].origin))
+        if read is not None:
+            raise ConfigError(untrusted_message(read, trust_state(read)))
     if name not in servers:
         raise NotFoundError(f"no MCP server named '{name}' (see 'autoagent mcp list')")
     failures: list[str] = []
