@@ -229,9 +229,10 @@ def export(
     if output == "-":
         sys.stdout.write(text)
         return
-    from autoagent_core.atomic import atomic_write_bytes
+    from autoagent_core.atomic import atomic_write_bytes, refuse_foreign_target
 
     path = Path(output).expanduser()
+    refuse_foreign_target(path)  # a planted link or another user's file: exit 8
     atomic_write_bytes(path, text.encode("utf-8", "backslashreplace"))
     print(f"exported session {session_id} to {path}")
 
