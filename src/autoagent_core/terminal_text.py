@@ -33,3 +33,17 @@ def safe_text(text: str, one_line: bool = False) -> str:
 def safe_bytes(data: bytes) -> str:
     """Bytes a tool wrote, decoded (invalid UTF-8 shown as ``\\xNN``) and made safe."""
     return safe_text(data.decode("utf-8", "backslashreplace"))
+
+
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def json_text(data: object, indent: int | None = 2) -> str:
+    """``data`` as JSON that is exact (it parses back to the same text) and safe on a
+    terminal: ``json.dumps`` escapes C0 controls itself; DEL, C1 and the bidirectional
+    overrides, which it passes raw, become ``\\uXXXX`` escapes too (valid only inside JSON
+    strings, where such characters can only be)."""
+    import json
+
+    text = json.dumps(data, indent=indent, ensure_ascii=False)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
