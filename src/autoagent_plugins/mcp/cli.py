@@ -146,6 +146,12 @@ def serve(
     http: str = typer.Option(None, "--http", metavar="HOST:PORT",
                              help="Streamable HTTP on HOST:PORT (host 127.0.0.1 when only "
                                   "a port is given) instead of stdio."),
+    token_file: str = typer.Option(None, "--token-file", metavar="FILE",
+                                   help="With --http: the Bearer token clients must send, "
+                                        "read from FILE (created, mode 0600, when missing; "
+                                        "default: mcp-serve-token in the config folder)."),
+    allow_remote: bool = typer.Option(False, "--allow-remote",
+                                      help="With --http: allow a bind beyond loopback."),
 ) -> None:
     """Serve the tool library as an MCP server (stdio by default).
 
@@ -158,7 +164,28 @@ def serve(
     from autoagent_plugins.mcp.server import parse_http
     from autoagent_plugins.mcp.server import serve as run_server
 
+    token = ""
     if http is not None:
-        parse_http(http)  # a usage error before anything starts
+        from pathlib import Path
+
+        from autoagent_core.redact import remember_secret
+        from autoagent_plugins.mcp.http_auth import (
+            check_bind,
+            default_token_path,
+            load_or_create_token,
+        )
+
+        host, _ = parse_http(http)  # a usage error before anything starts
+        check_bind(host, allow_remote)
+        path = Path(token_file).expanduser() if token_file else default_token_path()
+        token, created = load_or_create_token(path)
+        remember_secret(token)
+        print(f"autoagent: clients must send the token in an Authorization Bearer header; "
+              f"the token is "
+              f"{'new, ' if created else ''}in {path}", file=sys.stderr, flush=True)
+    elif token_file or allow_remote:
+        from autoagent_core.errors import UsageError
+
+        raise UsageError("--token-file and --allow-remote go with --http")
     chosen = tool_settings(tools_dir, sandbox)
-    run_server(chosen, open_tool_store(chosen), http)
+    run_server(chosen, open_tool_store(chosen), http, token)

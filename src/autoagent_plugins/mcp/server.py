@@ -239,17 +239,21 @@ class LibraryServer:
                                       self.initialization_options())
             group.cancel_scope.cancel()
 
-    async def serve_http(self, host: str, port: int) -> None:
+    async def serve_http(self, host: str, port: int, token: str) -> None:
         import socket
 
         import uvicorn
 
-        app = self.server.streamable_http_app(host=host)
+        from autoagent_plugins.mcp.http_auth import BearerAuth, transport_security
+
+        app = BearerAuth(self.server.streamable_http_app(
+            host=host, transport_security=transport_security(host)), token)
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
+            sock.listen(128)  # connections wait in the backlog until uvicorn accepts them
         except OSError as exc:
             from autoagent_core.errors import UsageError
 
@@ -286,12 +290,14 @@ def parse_http(value: str) -> tuple[str, int]:
     return host, int(port_text)
 
 
-def serve(settings: Settings, store: ToolStore, http: str | None) -> None:
-    """Serve until the client closes stdin (stdio) or Ctrl-C (HTTP)."""
+def serve(settings: Settings, store: ToolStore, http: str | None,
+          token: str = "") -> None:
+    """Serve until the client closes stdin (stdio) or Ctrl-C (HTTP, every request with
+    ``Authorization: Bearer token``)."""
     server = LibraryServer(settings, store)
     if http is None:
         anyio.run(server.serve_stdio)
         return
     host, port = parse_http(http)
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how an HTTP server stops
-        anyio.run(server.serve_http, host, port)
+        anyio.run(server.serve_http, host, port, token)
