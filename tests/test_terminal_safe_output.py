@@ -85,7 +85,8 @@ def test_a_tools_control_sequences_never_reach_the_terminal_raw(
     assert "\\x1b]0;pwned title" in text or "\\u001b]0;pwned title" in text
 
     for args in (("tools", "show", "noisy"), ("tools", "list"),
-                 ("runs", "show", summary["session_id"]), ("runs", "list")):
+                 ("runs", "show", summary["session_id"]), ("runs", "list"),
+                 ("sessions", "show", summary["session_id"]), ("sessions", "list")):
         code, text = _on_a_terminal(isolated, *args)
         assert code == 0, text
         _assert_inert(text, " ".join(args))
