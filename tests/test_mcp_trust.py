@@ -58,6 +58,7 @@ def test_planted_mcp_json_starts_nothing_until_trusted(cli: CliFn, run_task: Run
     assert "changed since you trusted it" in again.stderr, again
     assert "autoagent mcp trust" in again.stderr
     assert json.loads(cli("mcp", "list", "--json").stdout)[0]["trusted"] is False
+    assert cli("mcp", "list").stdout.rstrip().endswith("changed")
 
 
 def test_user_config_servers_need_no_trust(cli: CliFn, isolated: Path) -> None:
@@ -66,9 +67,10 @@ def test_user_config_servers_need_no_trust(cli: CliFn, isolated: Path) -> None:
     config.write_text(f'[mcp_servers.mine]\ncommand = "/bin/sh"\n'
                       f'args = ["-c", "touch {canary}"]\n')
     env = {"AUTOAGENT_CONFIG": str(config), "AUTOAGENT_MCP_START_TIMEOUT": "5"}
+    assert json.loads(cli("mcp", "list", "--json", env=env).stdout)[0]["trust"] == "user"
+    (isolated / ".mcp.json").write_text("{not json")  # a broken project file...
     cli("tools", "list", env=env)
-    assert canary.exists()
-    assert json.loads(cli("mcp", "list", "--json", env=env).stdout)[0]["trusted"] is True
+    assert canary.exists()  # ...does not cost the user's own servers
 
 
 @pytest.mark.parametrize("kind", ["fifo", "dev_zero_link", "huge"])

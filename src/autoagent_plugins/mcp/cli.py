@@ -53,10 +53,8 @@ def list_(as_json: bool = typer.Option(False, "--json", help="A JSON list.")) ->
         return
     for s in servers.values():
         env = " ".join(f"{safe_text(k)}=(set, hidden)" for k in s.env)
-        trust = "user" if s.origin == "user" else (
-            "trusted" if s.trusted else "untrusted")
         sys.stdout.write(f"{s.name}\t{s.transport}\t{safe_text(s.target())}\t{env}\t"
-                         f"{safe_text(s.origin)}\t{trust}\n")
+                         f"{safe_text(s.origin)}\t{s.trust}\n")
 
 
 @app.command("trust")

@@ -43,6 +43,7 @@ class ServerConfig:
     url: str = ""
     origin: str = "user"  # "user" (config file) or the path of a .mcp.json
     trusted: bool = True  # a .mcp.json server: whether the user trusted that exact file
+    trust: str = "user"  # "user", or a project file's "trusted", "untrusted", "changed"
 
     @property
     def transport(self) -> str:
@@ -56,7 +57,7 @@ class ServerConfig:
         return {"name": self.name, "transport": self.transport, "command": self.command,
                 "args": self.args, "url": self.url,
                 "env": {k: "(set, hidden)" for k in self.env}, "origin": self.origin,
-                "trusted": self.trusted}
+                "trusted": self.trusted, "trust": self.trust}
 
     def to_toml(self) -> dict[str, Any]:
         if self.url:
@@ -122,9 +123,9 @@ def project_servers(cwd: Path | None = None) -> dict[str, ServerConfig]:
     if project is None:
         return {}
     found = parse_project(project)
-    trusted = trust_state(project) == "trusted"
+    state = trust_state(project)
     for server in found.values():
-        server.trusted = trusted
+        server.trusted, server.trust = state == "trusted", state
     return found
 
 
@@ -137,9 +138,15 @@ def all_servers(cwd: Path | None = None, include_untrusted: bool = False,
     """Every configured server by name; the user config wins over ``.mcp.json``. The
     servers of an untrusted (or changed) ``.mcp.json`` are left out with one warning line
     saying how to trust it, unless ``include_untrusted`` (``mcp list``)."""
-    project = project_servers(cwd)
     user = user_servers()
-    if not include_untrusted and any(not s.trusted for s in project.values()):
+    if include_untrusted:
+        return {**project_servers(cwd), **user}
+    try:
+        project = project_servers(cwd)
+    except ConfigError as exc:  # a broken project file costs its own servers, not the user's
+        (warn or _warn_line)(f"{exc} (its MCP servers are not started)")
+        return user
+    if any(not s.trusted for s in project.values()):
         from autoagent_plugins.mcp.project_trust import (
             read_project_file,
             trust_state,
