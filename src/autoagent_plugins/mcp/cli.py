@@ -131,7 +131,7 @@ def tools(
     if not found:
         print(f"MCP server '{name}' has no tools", file=sys.stderr)
     for t in found:
-        sys.stdout.write(f"{name}.{t.name}\t{one_line(t.description or '', 90)}\n")
+        sys.stdout.write(f"{name}.{one_line(t.name, 80)}\t{one_line(t.description or '', 90)}\n")
 
 
 @app.command("serve")

@@ -130,7 +130,9 @@ def project_servers(cwd: Path | None = None) -> dict[str, ServerConfig]:
 
 
 def _warn_line(message: str) -> None:
-    print(f"autoagent: warning: {message}", file=sys.stderr)
+    from autoagent_core.terminal_text import safe_text
+
+    print(f"autoagent: warning: {safe_text(message)}", file=sys.stderr)
 
 
 def all_servers(cwd: Path | None = None, include_untrusted: bool = False,
