@@ -69,13 +69,15 @@ def test_mcp_tools_lists_one_servers_tools(cli: CliFn, mcp_env: dict[str, str]) 
     assert cli("mcp", "tools", "nothere", env=mcp_env).returncode == 6
 
 
-def test_two_hundred_mcp_tools_do_not_flood_the_prompt(run_task: RunTask,
+def test_two_hundred_mcp_tools_do_not_flood_the_prompt(run_task: RunTask, cli: CliFn,
                                                        isolated: Path) -> None:
     """A project's .mcp.json server with 201 tools: the Coder's prompt lists at most
     prompt_tools_limit of them, the one the task needs among them."""
     server = Path(__file__).parent / "support" / "many_tools_server.py"
     (isolated / ".mcp.json").write_text(json.dumps(
         {"mcpServers": {"many": {"command": sys.executable, "args": [str(server)]}}}))
+    trusted = cli("mcp", "trust")  # a project's file starts nothing until trusted
+    assert trusted.returncode == 0, trusted
     run = run_task("mcp_many", "Convert 100 Celsius degrees to Fahrenheit",
                    env={"AUTOAGENT_PROMPT_TOOLS_LIMIT": "5"})
     assert run.returncode == 0, run

@@ -49,11 +49,25 @@ def _serve_args(library: Path) -> list[str]:
             "--sandbox", "open"]
 
 
+def with_token(url: str, token_file: Path) -> Any:
+    """The SDK's streamable HTTP transport to ``url`` sending the server's Bearer token."""
+    import httpx2
+    from mcp.client.streamable_http import streamable_http_client
+
+    token = token_file.read_text().strip()
+    return streamable_http_client(url, http_client=httpx2.AsyncClient(
+        headers={"Authorization": f"Bearer {token}"}, timeout=60))
+
+
 @contextmanager
-def http_server(library: Path, log_path: Path, env: dict[str, str]) -> Iterator[str]:
-    """``autoagent mcp serve --http 127.0.0.1:0`` running; yields the URL it printed."""
+def http_server(library: Path, log_path: Path, env: dict[str, str],
+                extra: tuple[str, ...] = ()) -> Iterator[str]:
+    """``autoagent mcp serve --http 127.0.0.1:0`` running; yields the URL it printed. The
+    token is in ``token`` beside the log unless ``extra`` says otherwise."""
     log = log_path.open("w+")
-    proc = subprocess.Popen([sys.executable, *_serve_args(library), "--http", "127.0.0.1:0"],
+    extra = extra or ("--token-file", str(log_path.with_name("token")))
+    proc = subprocess.Popen([sys.executable, *_serve_args(library), "--http", "127.0.0.1:0",
+                             *extra],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
                             env=env)
     try:
@@ -135,8 +149,9 @@ def test_sdk_client_over_stdio(library: Path) -> None:
     anyio.run(_exercise, params, library)
 
 
-def test_sdk_client_over_streamable_http(library: Path, http_url: str) -> None:
-    anyio.run(_exercise, http_url, library)
+def test_sdk_client_over_streamable_http(library: Path, http_url: str,
+                                        tmp_path: Path) -> None:
+    anyio.run(_exercise, with_token(http_url, tmp_path / "token"), library)
 
 
 def test_bad_http_address_is_a_usage_error(cli: Any) -> None:
@@ -181,7 +196,8 @@ def test_a_secret_in_a_result_is_redacted(isolated: Path, tmp_path: Path) -> Non
     env = {**os.environ, "SERVICE_API_TOKEN": canary}
 
     async def call(url: str) -> Any:
-        async with Client(url, read_timeout_seconds=60) as client:
+        async with Client(with_token(url, tmp_path / "token"),
+                          read_timeout_seconds=60) as client:
             return await client.call_tool("leak", {})
 
     with http_server(folder, tmp_path / "leak.log", env) as url:

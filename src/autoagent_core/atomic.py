@@ -7,6 +7,9 @@
 * Temp files are named ``.<target>.<pid>.<random>.tmp``; :func:`clean_stale_temps` removes
   those whose writer no longer runs, and leaves a live writer's alone (item 12).
 * :func:`set_aside` renames a corrupt file to ``<name>.corrupt-<UTC time>`` (item 13).
+* :func:`open_owned_nofollow` opens a file the CLI writes or appends to in a folder others
+  (tools, other users, other programs) can write: never through a symbolic link, and only
+  a regular file this user owns; anything else is a :class:`StorageError` (exit 8).
 """
 
 from __future__ import annotations
@@ -64,6 +67,62 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644, fsync: bool =
         raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from None
     if fsync:
         _fsync_dir(directory)
+
+
+def open_owned_nofollow(path: Path, flags: int = os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+                        mode: int = 0o644) -> int:
+    """Open ``path`` (write, append or read ``flags``) without following a symbolic link in its
+    place, without blocking on a FIFO, and only when it is a regular file owned by this
+    user; return the descriptor (blocking mode, close-on-exec). A link, a dangling link,
+    a FIFO, a device or another user's file is a :class:`StorageError`, nothing written;
+    a missing file (or folder) is ``FileNotFoundError``."""
+    import errno
+    import fcntl
+    import stat
+
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, mode)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise StorageError(f"refusing to write {path}: it is a symbolic link") from None
+        if exc.errno == errno.ENXIO:
+            raise StorageError(f"refusing to write {path}: it is not a regular file") from None
+        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise StorageError(f"refusing to write {path}: it is not a regular file")
+        if info.st_uid != os.geteuid():
+            raise StorageError(f"refusing to write {path}: it belongs to another user "
+                               f"(uid {info.st_uid})")
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def refuse_foreign_target(path: Path) -> None:
+    """Before replacing ``path`` with an atomic write the user asked for (an export): a
+    symbolic link, a non-regular file or another user's file in its place is a
+    :class:`StorageError`; a missing file is fine."""
+    import stat
+
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise StorageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    if stat.S_ISLNK(info.st_mode):
+        raise StorageError(f"refusing to write {path}: it is a symbolic link")
+    if not stat.S_ISREG(info.st_mode):
+        raise StorageError(f"refusing to write {path}: it is not a regular file")
+    if info.st_uid != os.geteuid():
+        raise StorageError(f"refusing to write {path}: it belongs to another user "
+                           f"(uid {info.st_uid})")
 
 
 def dumps(data: Any) -> bytes:

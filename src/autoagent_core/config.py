@@ -266,6 +266,7 @@ def load_settings(
     dotenv = _read_dotenv(cwd or Path.cwd())
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
+    beneath: dict[str, Any] = {}  # key -> the config file's value under a .env value
     for f in setting_fields():
         key = f.name
         names = env_names(f)
@@ -286,6 +287,8 @@ def load_settings(
         if dot_hit is not None:
             values[key] = parse_value(key, dotenv[dot_hit], f".env variable {dot_hit}")
             sources[key] = f".env {dot_hit}"
+            if key in file_values:  # what the user chose beneath the project's .env
+                beneath[key] = parse_value(key, file_values[key], f"{config_path()} value")
             continue
         if key in file_values:
             values[key] = parse_value(key, file_values[key], f"{config_path()} value")
@@ -298,6 +301,9 @@ def load_settings(
         raise ConfigError(f"sandbox mode 'none' was asked for by {sources['sandbox']}; it is "
                           "accepted only from --sandbox none or the user config file "
                           f"({config_path()})")
+    from autoagent_core.project_env import check_dotenv_cannot_weaken
+
+    check_dotenv_cannot_weaken(settings, beneath)
     return settings
 
 

@@ -17,6 +17,13 @@ from autoagent_core.redact import Redactor
 from autoagent_core.types import Event, TimelineRecorder
 
 
+def _print_warning(message: str) -> None:
+    from autoagent_core.terminal_text import safe_text
+
+    print(f"autoagent: warning: {safe_text(message)}", file=sys.stderr)
+
+
+
 class EventBus:
     """Fans events out to recorders (and optional in-process listeners such as the live
     terminal view)."""
@@ -32,7 +39,7 @@ class EventBus:
         self.listeners: list[Callable[[Event], None]] = []
         self._seq = 0
         self._closed = False
-        self._warn = warn or (lambda m: print(f"autoagent: warning: {m}", file=sys.stderr))
+        self._warn = warn or _print_warning
 
     def emit(self, kind: str, /, **data: Any) -> Event:
         """Redact, number and deliver one event. (``kind`` is positional-only, so the

@@ -49,7 +49,9 @@ class PluginInfo:
 
 def warn(message: str) -> None:
     """One warning line on stderr."""
-    print(f"autoagent: warning: {message}", file=sys.stderr)
+    from autoagent_core.terminal_text import safe_text
+
+    print(f"autoagent: warning: {safe_text(message)}", file=sys.stderr)
 
 
 def _one_line(exc: BaseException) -> str:

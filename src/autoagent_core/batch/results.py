@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 from typing import IO, Any
 
+from autoagent_core.atomic import open_owned_nofollow
 from autoagent_core.errors import StorageError
 
 RESULT_FIELDS = ("id", "session_id", "status", "answer", "turns", "usage", "duration_s",
@@ -26,7 +27,8 @@ def last_statuses(path: Path) -> dict[str, str]:
     """The status of the last line of each id in ``path`` (empty when there is none)."""
     statuses: dict[str, str] = {}
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        with open(open_owned_nofollow(path, os.O_RDONLY), "rb") as fh:
+            text = fh.read().decode("utf-8", errors="replace")
     except FileNotFoundError:
         return statuses
     except OSError as exc:
@@ -51,7 +53,8 @@ class ResultsFile:
     def __enter__(self) -> ResultsFile:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = open(self.path, "ab+")
+            fd = open_owned_nofollow(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND)
+            self._fh = open(fd, "ab+")
             self._cut_partial_line(self._fh)
         except OSError as exc:
             raise StorageError(f"cannot open the results file {self.path}: "

@@ -64,8 +64,13 @@ def _check_line(raw: str, number: int, base: Path) -> BatchTask:
         except UsageError as exc:
             raise ValueError(str(exc)) from None
     if "script" in overrides:  # relative to the TASKS file, so a batch folder moves whole
-        script = Path(overrides["script"]).expanduser()
-        overrides["script"] = str(script if script.is_absolute() else (base / script))
+        # and inside its folder: a TASKS file must not make the CLI read /etc/shadow or the
+        # user config (links resolved first, so a link cannot lead out either)
+        script = (base / overrides["script"]).resolve()
+        if not script.is_relative_to(base):
+            raise ValueError(f"'script' must be a file in the tasks file's folder {base}, "
+                             f"not {overrides['script']!r}")
+        overrides["script"] = str(script)
         overrides["backend"] = "scripted"
     return BatchTask(str(task_id), task, number, overrides, session_id)
 

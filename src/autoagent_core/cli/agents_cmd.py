@@ -41,17 +41,20 @@ def list_(
         return
     if is_terminal():
         from rich.table import Table
+        from rich.text import Text
 
         from autoagent_core.cli.common import console
 
         table = Table("name", "role", "uses", "created by", "created (UTC)",
                       title=f"{len(agents)} agent(s)")
         for a in agents:
-            table.add_row(a.name, one_line(a.role, 60), str(a.uses), a.created_by,
+            table.add_row(a.name, Text(one_line(a.role, 60)), str(a.uses),
+                          Text(one_line(a.created_by, 40)),
                           a.created_at[:16].replace("T", " "))
         console().print(table)
         return
-    sys.stdout.write("".join(f"{a.name}\t{a.uses}\t{a.created_by}\t{one_line(a.role, 80)}\n"
+    sys.stdout.write("".join(f"{a.name}\t{a.uses}\t{one_line(a.created_by, 40)}\t"
+                             f"{one_line(a.role, 80)}\n"
                              for a in agents))
 
 
@@ -66,10 +69,13 @@ def show(
     if as_json:
         print_json(agent.to_dict())
         return
-    print(f"name: {agent.name}\nrole: {agent.role}\ncreated by: {agent.created_by}"
+    from autoagent_core.terminal_text import safe_text
+
+    print(f"name: {agent.name}\nrole: {safe_text(agent.role, one_line=True)}\ncreated by: "
+          f"{safe_text(agent.created_by, one_line=True)}"
           f"\ncreated at: {agent.created_at}\nuses: {agent.uses}\ninstructions:")
     for line in agent.instructions.splitlines() or [""]:
-        print(f"  {line}")
+        print(f"  {safe_text(line, one_line=True)}")
 
 
 @app.command("delete")

@@ -30,7 +30,9 @@ def report_error(exc: AutoagentError) -> None:
         settings: Any = load_settings()
     except AutoagentError:
         settings = None
-    message = redactor_for(settings).text(str(exc))
+    from autoagent_core.terminal_text import safe_text
+
+    message = safe_text(redactor_for(settings).text(str(exc)), one_line=True)
     print(f"autoagent: error: {message}", file=sys.stderr)
 
 

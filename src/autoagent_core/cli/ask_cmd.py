@@ -14,6 +14,7 @@ from typing import Any
 import typer
 
 from autoagent_core.errors import UsageError
+from autoagent_core.terminal_text import safe_text
 
 
 def _read_prompt(prompt: str) -> str:
@@ -73,7 +74,7 @@ def ask(
 
     def show(piece: str) -> None:
         if not as_json:
-            sys.stdout.write(piece)
+            sys.stdout.write(safe_text(piece))
             sys.stdout.flush()
             printed.append(piece)
 
@@ -100,8 +101,8 @@ def ask(
             "latency_s": completion.latency_s,
         })
     elif not printed:
-        sys.stdout.write(completion.text if completion.text.endswith("\n")
-                         else completion.text + "\n")
+        text = safe_text(completion.text)
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
 def register(app: typer.Typer) -> None:

@@ -48,8 +48,11 @@ def console(stderr: bool = False) -> Console:
 
 
 def print_json(data: Any) -> None:
-    """JSON on stdout, one document, for pipelines."""
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    """JSON on stdout, one document, for pipelines: exact text, control characters as JSON
+    escapes (never raw on a terminal)."""
+    from autoagent_core.terminal_text import json_text
+
+    sys.stdout.write(json_text(data) + "\n")
 
 
 def confirm_or_abort(question: str, yes: bool) -> None:
@@ -64,7 +67,9 @@ def confirm_or_abort(question: str, yes: bool) -> None:
 
 def one_line(text: Any, limit: int = 80) -> str:
     """``text`` on one line, at most ``limit`` characters (an ellipsis marks the cut)."""
-    line = " ".join(str(text).split())
+    from autoagent_core.terminal_text import safe_text
+
+    line = safe_text(" ".join(str(text).split()), one_line=True)
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 

@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from autoagent_core.loop.prompts import as_json, clip
+from autoagent_core.terminal_text import safe_text
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -30,7 +31,13 @@ STREAM_TAIL_CHARS = 600
 
 
 def describe_event(event: Event) -> str | None:
-    """One line for an event, or None for events not worth a line."""
+    """One line for an event, or None for events not worth a line; terminal-safe (a model's
+    or a tool's control characters shown escaped)."""
+    line = _describe(event)
+    return None if line is None else safe_text(line, one_line=True)
+
+
+def _describe(event: Event) -> str | None:
     d = event.data
     kind = event.kind
     if kind == "run_started":
@@ -75,7 +82,7 @@ def summary_lines(outcome: RunOutcome) -> list[str]:
     used = ", ".join(t["name"] + (f" v{t['version']}" if t.get("version") is not None else "")
                      for t in session.tools_used) or "none"
     usage = session.usage
-    return [
+    lines = [
         f"status: {session.status} after {len(session.turns)} turns "
         f"({outcome.turns_this_run} in this run), {outcome.duration_s:.1f} s",
         f"tools created: {created}",
@@ -83,6 +90,7 @@ def summary_lines(outcome: RunOutcome) -> list[str]:
         f"tokens: {usage.prompt_tokens} prompt + {usage.completion_tokens} completion",
         f"session: {session.id}" + (f"   timeline: {outcome.run_dir}" if outcome.run_dir else ""),
     ]
+    return [safe_text(line, one_line=True) for line in lines]
 
 
 class QuietView:
@@ -169,7 +177,7 @@ class LiveView(QuietView):
         who = f"{self.agent} is thinking" if self.agent else "running actions"
         head = Spinner("dots", text=Text(f" turn {self.turn}/{self.max_turns} · {who} · "
                                          f"{elapsed:.0f} s", style="bold"))
-        tail = self.stream[-STREAM_TAIL_CHARS:]
+        tail = safe_text(self.stream[-STREAM_TAIL_CHARS:])
         return Group(head, Text(tail, style="dim")) if tail else head
 
     def on_event(self, event: Event) -> None:
@@ -206,7 +214,7 @@ class LiveView(QuietView):
             self.live = None
         session = outcome.session
         if session.status == "completed":
-            answer = self.redactor.text(session.answer or "")
+            answer = safe_text(self.redactor.text(session.answer or ""))
             self.console.print(Panel(Text(answer), title="answer", border_style="green"))
         for line in summary_lines(outcome):
             self.console.print(Text(line, style="dim"))

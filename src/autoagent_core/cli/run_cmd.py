@@ -116,7 +116,9 @@ def _execute(settings: Any, task: str | None, session_id: str | None, resume: bo
     if as_json:
         common.print_json(redactor(outcome.to_json()))
     elif outcome.session.status == "completed" and not view.shows_answer:
-        sys.stdout.write(redactor.text(outcome.session.answer or "") + "\n")
+        from autoagent_core.terminal_text import safe_text
+
+        sys.stdout.write(safe_text(redactor.text(outcome.session.answer or "")) + "\n")
     if outcome.error is not None:
         raise outcome.error
 

@@ -60,12 +60,13 @@ def _stderr(message: str) -> None:
 def _print_summaries(rows: list[SessionSummary], title: str) -> None:
     if is_terminal():
         from rich.table import Table
+        from rich.text import Text
 
         from autoagent_core.cli.common import console
 
         table = Table("id", "status", "task", "turns", "updated (UTC)", title=title)
         for s in rows:
-            table.add_row(s.id, s.status, shorten(s.task, TASK_CHARS), str(s.turns),
+            table.add_row(s.id, s.status, Text(shorten(s.task, TASK_CHARS)), str(s.turns),
                           _when(s.updated_at))
         console().print(table)
         return
@@ -197,7 +198,9 @@ def show(
     if as_json:
         print_json(session.to_dict())
         return
-    lines = session_lines(session)
+    from autoagent_core.terminal_text import safe_text
+
+    lines = [(safe_text(text), style) for text, style in session_lines(session)]
     if is_terminal():
         from rich.text import Text
 
@@ -229,9 +232,10 @@ def export(
     if output == "-":
         sys.stdout.write(text)
         return
-    from autoagent_core.atomic import atomic_write_bytes
+    from autoagent_core.atomic import atomic_write_bytes, refuse_foreign_target
 
     path = Path(output).expanduser()
+    refuse_foreign_target(path)  # a planted link or another user's file: exit 8
     atomic_write_bytes(path, text.encode("utf-8", "backslashreplace"))
     print(f"exported session {session_id} to {path}")
 

@@ -8,13 +8,13 @@ traceback tail, suggestions), and ``--args`` that is not a JSON object exits 2.
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import TYPE_CHECKING, Any
 
 import typer
 
 from autoagent_core.cli.common import is_terminal, one_line, print_json
+from autoagent_core.terminal_text import json_text, safe_text
 
 if TYPE_CHECKING:
     from autoagent_core.config import Settings
@@ -76,18 +76,22 @@ def list_(
         return
     if is_terminal():
         from rich.table import Table
+        from rich.text import Text
 
         from autoagent_core.cli.common import console
 
         table = Table("name", "version", "signature", "runs", "description",
                       title=f"{len(tools)} tool(s)")
-        for t in tools:
+        for t in tools:  # Text, not markup: a name or docstring cannot style or link
             runs = f"{t.runs}" + (f" ({t.failures} failed)" if t.failures else "")
-            table.add_row(t.name, f"v{t.version}", t.signature(), runs, one_line(t.description, 70))
+            table.add_row(Text(safe_text(t.name, one_line=True)), f"v{t.version}",
+                          Text(safe_text(t.signature(), one_line=True)), runs,
+                          Text(one_line(t.description, 70)))
         console().print(table)
         return
     sys.stdout.write("".join(
-        f"{t.name}\tv{t.version}\t{t.signature()}\t{t.runs}\t{one_line(t.description, 70)}\n"
+        f"{safe_text(t.name, one_line=True)}\tv{t.version}\t"
+        f"{safe_text(t.signature(), one_line=True)}\t{t.runs}\t{one_line(t.description, 70)}\n"
         for t in tools))
 
 
@@ -103,30 +107,34 @@ def show(
     if as_json:
         print_json({**tool.spec.to_dict(), "code": tool.code})
         return
-    if not is_terminal():
+    if not is_terminal():  # the exact code, for a file or a pipe
         sys.stdout.write(tool.code if tool.code.endswith("\n") else tool.code + "\n")
         return
     from rich.syntax import Syntax
+    from rich.text import Text
 
     from autoagent_core.cli.common import console
 
     spec = tool.spec
     out = console()
-    out.print(f"[bold]{spec.signature()}[/bold]  v{spec.version}  updated "
-              f"{spec.updated_at[:19].replace('T', ' ')} UTC  runs {spec.runs} "
-              f"(failed {spec.failures})")
+    heading = Text(safe_text(spec.signature(), one_line=True), style="bold")
+    heading.append(f"  v{spec.version}  updated {spec.updated_at[:19].replace('T', ' ')} "
+                   f"UTC  runs {spec.runs} (failed {spec.failures})")
+    out.print(heading)
     if spec.description:
-        out.print(spec.description)
-    out.print(Syntax(tool.code, "python", line_numbers=True))
+        out.print(Text(safe_text(spec.description)))
+    out.print(Syntax(safe_text(tool.code), "python", line_numbers=True))
 
 
 def _print_failure(name: str, result: ToolResult) -> None:
     error = result.error or {}
     lines = [f"autoagent: tool '{name}' failed: [{error.get('class', 'exception')}] "
-             f"{error.get('message', '')}"]
+             f"{safe_text(str(error.get('message', '')), one_line=True)}"]
     if error.get("traceback"):
-        lines += ["traceback (tail):", *("  " + ln for ln in error["traceback"].splitlines())]
-    lines += [f"suggestion: {tip}" for tip in error.get("suggestions", [])]
+        lines += ["traceback (tail):", *("  " + safe_text(ln, one_line=True)
+                                         for ln in str(error["traceback"]).splitlines())]
+    lines += [f"suggestion: {safe_text(str(tip), one_line=True)}"
+              for tip in error.get("suggestions", [])]
     print("\n".join(lines), file=sys.stderr)
 
 
@@ -135,6 +143,7 @@ def _echo_output(result: ToolResult) -> None:
     for label, text in (("stdout", result.stdout), ("stderr", result.stderr)):
         if text:
             note = " (truncated)" if result.truncated else ""
+            text = safe_text(text)  # what a tool prints never drives the terminal
             sys.stderr.write(f"--- tool {label}{note}\n{text}")
             if not text.endswith("\n"):
                 sys.stderr.write("\n")
@@ -172,7 +181,7 @@ def run(
     else:
         _echo_output(result)
         if result.ok:
-            sys.stdout.write(json.dumps(result.result, indent=2, ensure_ascii=False) + "\n")
+            sys.stdout.write(json_text(result.result) + "\n")
     if not result.ok:
         _print_failure(name, result)
         raise typer.Exit(1)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import signal
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,13 +49,25 @@ class Outcome:
     duration_s: float = 0.0
 
 
-def _json_or_none(stream: Stream) -> Any:
+RESULT_MAX_DEPTH = 100
+"""Deepest nesting of a result document read from a tool (the project's JSON scanner:
+200,000 nested brackets on the result pipe are a classified error, not a RecursionError)."""
+
+
+def _scan(stream: Stream) -> tuple[Any, str]:
+    """The channel's JSON document and ``""``, or None and why it is not usable."""
+    from autoagent_core.protocol import json_scan
+
     if not stream.data or stream.truncated:
-        return None
+        return None, ""
     try:
-        return json.loads(stream.data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return None
+        return json_scan.loads(bytes(stream.data), max_depth=RESULT_MAX_DEPTH), ""
+    except json_scan.JsonScanError as exc:
+        return None, str(exc)
+
+
+def _json_or_none(stream: Stream) -> Any:
+    return _scan(stream)[0]
 
 
 def _raw_failure(outcome: Outcome, settings: Settings, timeout: float) -> dict[str, Any]:
@@ -77,6 +88,10 @@ def _raw_failure(outcome: Outcome, settings: Settings, timeout: float) -> dict[s
                 "message": f"the tool's result is larger than "
                            f"{settings.tool_result_max_bytes} bytes"}
     if outcome.result.data:
+        why = _scan(outcome.result)[1]
+        if why.startswith("nested deeper"):
+            return {"class": "output_too_large", "type": None,
+                    "message": f"the tool's result is {why}"}
         return {"class": "exception", "type": None,
                 "message": "the tool's result channel held something that is not the "
                            "expected JSON (did the tool write to file descriptor 3?)"}

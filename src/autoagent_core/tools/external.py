@@ -47,7 +47,9 @@ class ToolSource(Protocol):
 
 
 def _warn(message: str) -> None:
-    print(f"autoagent: warning: {message}", file=sys.stderr)
+    from autoagent_core.terminal_text import safe_text
+
+    print(f"autoagent: warning: {safe_text(message)}", file=sys.stderr)
 
 
 class ExternalTools:

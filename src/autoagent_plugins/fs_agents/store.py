@@ -34,7 +34,9 @@ AGENT_SCHEMA_VERSION = 1
 
 
 def _warn(message: str) -> None:
-    print(f"autoagent: warning: {message}", file=sys.stderr)
+    from autoagent_core.terminal_text import safe_text
+
+    print(f"autoagent: warning: {safe_text(message)}", file=sys.stderr)
 
 
 def _text(data: dict[str, Any], key: str, default: str | None, path: Path) -> str:

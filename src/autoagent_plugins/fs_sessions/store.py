@@ -69,7 +69,9 @@ LOCKS_DIR = ".locks"
 
 
 def _warn(message: str) -> None:
-    print(f"autoagent: warning: {message}", file=sys.stderr)
+    from autoagent_core.terminal_text import safe_text
+
+    print(f"autoagent: warning: {safe_text(message)}", file=sys.stderr)
 
 
 class FileSessionStore:

@@ -23,12 +23,14 @@ def append(path: Path, record: dict[str, Any], warn: Callable[[str, str], None])
     line = json.dumps(redactor_for()(record), ensure_ascii=False) + "\n"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as fh:
+        with open(atomic.open_owned_nofollow(path), "a", encoding="utf-8") as fh:
             fh.write(line)
         if path.stat().st_size > RUN_LOG_MAX_LINES * 400:  # cheap bound, checked rarely
             kept = path.read_text(encoding="utf-8").splitlines(keepends=True)
             atomic.atomic_write_bytes(path, "".join(kept[-RUN_LOG_MAX_LINES:]).encode(),
                                       fsync=False)
+    except atomic.StorageError as exc:  # a link or another user's file in its place
+        warn(f"runlog:{path.parent.name}", str(exc))
     except OSError as exc:
         warn(f"runlog:{path.parent.name}", f"cannot append to {path}: {exc.strerror or exc}")
 

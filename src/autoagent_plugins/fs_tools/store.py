@@ -49,7 +49,9 @@ LOCK_POLL_S = 0.002
 
 
 def _warn(message: str) -> None:
-    print(f"autoagent: warning: {message}", file=sys.stderr)
+    from autoagent_core.terminal_text import safe_text
+
+    print(f"autoagent: warning: {safe_text(message)}", file=sys.stderr)
 
 
 class FilesystemToolStore(FolderScan):

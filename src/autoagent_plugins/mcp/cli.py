@@ -41,17 +41,43 @@ def add(
 
 @app.command("list")
 def list_(as_json: bool = typer.Option(False, "--json", help="A JSON list.")) -> None:
-    """Every configured server (environment values masked)."""
+    """Every configured server (environment values masked); a project's servers are shown
+    as trusted or untrusted."""
     from autoagent_core.cli.common import print_json
+    from autoagent_core.terminal_text import safe_text
     from autoagent_plugins.mcp.servers_config import all_servers
 
-    servers = all_servers()
+    servers = all_servers(include_untrusted=True)
     if as_json:
         print_json([s.public_dict() for s in servers.values()])
         return
     for s in servers.values():
-        env = " ".join(f"{k}=(set, hidden)" for k in s.env)
-        sys.stdout.write(f"{s.name}\t{s.transport}\t{s.target()}\t{env}\t{s.origin}\n")
+        env = " ".join(f"{safe_text(k)}=(set, hidden)" for k in s.env)
+        sys.stdout.write(f"{s.name}\t{s.transport}\t{safe_text(s.target())}\t{env}\t"
+                         f"{safe_text(s.origin)}\t{s.trust}\n")
+
+
+@app.command("trust")
+def trust(file: str = typer.Argument(".mcp.json", help="The project's MCP file (default: "
+                                                         "the working directory's).")) -> None:
+    """Trust a project's .mcp.json: shows the servers it will start and records the file's
+    path and hash in the user config. A later change to the file untrusts it again."""
+    from pathlib import Path
+
+    from autoagent_core.errors import NotFoundError
+    from autoagent_core.terminal_text import safe_text
+    from autoagent_plugins.mcp.project_trust import read_project_file, record_trust
+    from autoagent_plugins.mcp.servers_config import parse_project
+
+    project = read_project_file(Path(file))
+    if project is None:
+        raise NotFoundError(f"no such file: {file}")
+    servers = parse_project(project)
+    for s in servers.values():
+        sys.stdout.write(f"{s.name}\t{s.transport}\t{safe_text(s.target())}\n")
+    config = record_trust(project)
+    print(f"trusted {project.path} ({len(servers)} server(s), sha256 "
+          f"{project.sha256[:12]}) in {config}", file=sys.stderr)
 
 
 @app.command("remove")
@@ -71,11 +97,23 @@ def tools(
 ) -> None:
     """The tools of one configured server: starts it, lists its tools, stops it."""
     from autoagent_core.cli.common import one_line, print_json, settings
-    from autoagent_core.errors import AutoagentError, NotFoundError
+    from autoagent_core.errors import AutoagentError, ConfigError, NotFoundError
     from autoagent_plugins.mcp.client import McpToolSource
     from autoagent_plugins.mcp.servers_config import all_servers
 
-    servers = all_servers()
+    servers = all_servers(include_untrusted=True)
+    if name in servers and not servers[name].trusted:
+        from pathlib import Path
+
+        from autoagent_plugins.mcp.project_trust import (
+            read_project_file,
+            trust_state,
+            untrusted_message,
+        )
+
+        read = read_project_file(Path(servers[name].origin))
+        if read is not None:
+            raise ConfigError(untrusted_message(read, trust_state(read)))
     if name not in servers:
         raise NotFoundError(f"no MCP server named '{name}' (see 'autoagent mcp list')")
     failures: list[str] = []
@@ -93,7 +131,7 @@ def tools(
     if not found:
         print(f"MCP server '{name}' has no tools", file=sys.stderr)
     for t in found:
-        sys.stdout.write(f"{name}.{t.name}\t{one_line(t.description or '', 90)}\n")
+        sys.stdout.write(f"{name}.{one_line(t.name, 80)}\t{one_line(t.description or '', 90)}\n")
 
 
 @app.command("serve")
@@ -106,6 +144,12 @@ def serve(
     http: str = typer.Option(None, "--http", metavar="HOST:PORT",
                              help="Streamable HTTP on HOST:PORT (host 127.0.0.1 when only "
                                   "a port is given) instead of stdio."),
+    token_file: str = typer.Option(None, "--token-file", metavar="FILE",
+                                   help="With --http: the Bearer token clients must send, "
+                                        "read from FILE (created, mode 0600, when missing; "
+                                        "default: mcp-serve-token in the config folder)."),
+    allow_remote: bool = typer.Option(False, "--allow-remote",
+                                      help="With --http: allow a bind beyond loopback."),
 ) -> None:
     """Serve the tool library as an MCP server (stdio by default).
 
@@ -118,7 +162,28 @@ def serve(
     from autoagent_plugins.mcp.server import parse_http
     from autoagent_plugins.mcp.server import serve as run_server
 
+    token = ""
     if http is not None:
-        parse_http(http)  # a usage error before anything starts
+        from pathlib import Path
+
+        from autoagent_core.redact import remember_secret
+        from autoagent_plugins.mcp.http_auth import (
+            check_bind,
+            default_token_path,
+            load_or_create_token,
+        )
+
+        host, _ = parse_http(http)  # a usage error before anything starts
+        check_bind(host, allow_remote)
+        path = Path(token_file).expanduser() if token_file else default_token_path()
+        token, created = load_or_create_token(path)
+        remember_secret(token)
+        print(f"autoagent: clients must send the token in an Authorization Bearer header; "
+              f"the token is "
+              f"{'new, ' if created else ''}in {path}", file=sys.stderr, flush=True)
+    elif token_file or allow_remote:
+        from autoagent_core.errors import UsageError
+
+        raise UsageError("--token-file and --allow-remote go with --http")
     chosen = tool_settings(tools_dir, sandbox)
-    run_server(chosen, open_tool_store(chosen), http)
+    run_server(chosen, open_tool_store(chosen), http, token)

@@ -35,6 +35,13 @@ if TYPE_CHECKING:
 CLOSE_TIMEOUT_S = 5.0
 
 
+def _print_warning(message: str) -> None:
+    from autoagent_core.terminal_text import safe_text
+
+    print(f"autoagent: warning: {safe_text(message)}", file=sys.stderr)
+
+
+
 def _failure(error_class: str, message: str, *suggestions: str,
              duration_s: float = 0.0) -> ToolResult:
     return ToolResult(ok=False, error={"class": error_class, "message": message,
@@ -88,7 +95,7 @@ class McpToolSource:
         self.settings = settings
         configs = all_servers() if servers is None else servers
         self.servers = {name: _Server(cfg) for name, cfg in configs.items()}
-        self._warn = warn or (lambda m: print(f"autoagent: warning: {m}", file=sys.stderr))
+        self._warn = warn or _print_warning
         self._portal_cm: Any = None
         self._portal: BlockingPortal | None = None
         self._group: anyio.abc.TaskGroup | None = None

@@ -55,7 +55,7 @@ def schema_problem(schema: dict[str, Any], args: dict[str, Any]) -> str | None:
     error = errors[0]
     if error.absolute_path:
         name = str(error.absolute_path[0])
-        return f"argument '{name}': {error.message}"
+        return f"argument '{name}': {_json_spelling(error.message, error.instance)}"
     if error.validator == "required":
         missing = [p for p in schema.get("required", []) if p not in args]
         return f"missing required argument '{missing[0] if missing else '?'}'"
@@ -65,12 +65,30 @@ def schema_problem(schema: dict[str, Any], args: dict[str, Any]) -> str | None:
     return error.message
 
 
-def tool_of(spec: ToolSpec) -> types.Tool:
+def _json_spelling(message: str, instance: Any) -> str:
+    """jsonschema starts its messages with the Python ``repr`` of the value (``None``,
+    ``True``); the client sent JSON (``null``, ``true``), so say it that way."""
+    shown = repr(instance)
+    if message.startswith(shown):
+        try:
+            return json.dumps(instance, ensure_ascii=False) + message[len(shown):]
+        except (TypeError, ValueError):
+            return message
+    return message
+
+
+def tool_of(spec: ToolSpec, code: str = "") -> types.Tool:
+    """The MCP listing of a tool: with its ``code``, the whole docstring is the description
+    and its Args/Parameters section describes each parameter."""
+    from autoagent_plugins.mcp.docstrings import describe
+
     schema = dict(spec.parameters or {"type": "object", "properties": {}})
     if spec.parameters.get("additionalProperties") is None:
         schema["additionalProperties"] = False  # an unknown argument is named, not ignored
-    return types.Tool(name=spec.name, description=spec.description or None,
-                      input_schema=schema)
+    description = spec.description
+    if code:
+        description, schema = describe(spec.name, code, description, schema)
+    return types.Tool(name=spec.name, description=description or None, input_schema=schema)
 
 
 def _error_result(message: str, error: dict[str, Any] | None = None) -> types.CallToolResult:
@@ -85,7 +103,8 @@ def result_of(result: ToolResult, name: str) -> types.CallToolResult:
     the classified error and its suggestions."""
     if result.ok:
         value = result.result
-        text = json.dumps(value, ensure_ascii=False)
+        # a string is the text itself (the SDK's convention), anything else its JSON
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
         structured = value if isinstance(value, dict) else {"result": value}
         return types.CallToolResult(content=[types.TextContent(type="text", text=text)],
                                     structured_content=structured)
@@ -120,12 +139,19 @@ class LibraryServer:
         self.redact = redactor_for(settings)  # results leave like `tools run` output does
         self.bus = InMemorySubscriptionBus()
         self._connections: weakref.WeakSet[Connection] = weakref.WeakSet()
-        self.server: Server[Any] = Server(
+        self._codes: dict[tuple[str, int], str] = {}  # (name, version) -> code
+        self.server: Server[Any] = _ToolsChangedServer(
             SERVER_NAME, version=_version(),
             instructions="The tools of an autoagent tool library: typed Python functions, "
                          "run in autoagent's sandbox.",
             on_list_tools=self.list_tools, on_call_tool=self.call_tool,
             on_subscriptions_listen=ListenHandler(self.bus))
+        # a client is told of changes from its handshake on, not from its first listing
+        self.server.add_notification_handler("notifications/initialized",
+                                             types.NotificationParams, self._initialized)
+
+    async def _initialized(self, ctx: Any, params: Any) -> None:
+        self._seen(ctx)
 
     def initialization_options(self) -> Any:
         return self.server.create_initialization_options(
@@ -135,15 +161,31 @@ class LibraryServer:
         """Remember a handshake-era client's connection, to notify it of changes. (The
         request's session lives as long as the request; the SDK keeps its connection
         private, hence the getattr.)"""
-        connection = getattr(ctx.session, "_connection", None)
-        if connection is not None and ctx.protocol_version not in MODERN_PROTOCOL_VERSIONS:
+        connection = getattr(getattr(ctx, "session", None), "_connection", None)
+        if connection is not None \
+                and getattr(ctx, "protocol_version", None) not in MODERN_PROTOCOL_VERSIONS:
             self._connections.add(connection)
 
     async def list_tools(self, ctx: ServerRequestContext[Any, Any],
                          params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
         self._seen(ctx)
         specs = await anyio.to_thread.run_sync(self.store.list_tools)
-        return types.ListToolsResult(tools=[tool_of(s) for s in specs], ttl_ms=0)
+        codes = await anyio.to_thread.run_sync(self._code_of, specs)
+        return types.ListToolsResult(tools=[tool_of(s, codes.get(s.name, "")) for s in specs],
+                                     ttl_ms=0)
+
+    def _code_of(self, specs: list[ToolSpec]) -> dict[str, str]:
+        """Each tool's current code (read once per version), for its docstring."""
+        out: dict[str, str] = {}
+        for spec in specs:
+            key = (spec.name, spec.version)
+            if key not in self._codes:
+                try:
+                    self._codes[key] = self.store.get(spec.name).code
+                except Exception:  # a tool file gone or unreadable: no docstring then
+                    self._codes[key] = ""
+            out[spec.name] = self._codes[key]
+        return out
 
     async def call_tool(self, ctx: ServerRequestContext[Any, Any],
                         params: types.CallToolRequestParams) -> types.CallToolResult:
@@ -154,8 +196,11 @@ class LibraryServer:
         try:
             spec = next((s for s in await anyio.to_thread.run_sync(self.store.list_tools)
                          if s.name == name), None)
-            if spec is None:
-                return _error_result(f"there is no tool named {name!r} in the library")
+            if spec is None:  # the specification's answer: a JSON-RPC error
+                from mcp.shared.exceptions import MCPError
+                from mcp_types.jsonrpc import INVALID_PARAMS
+
+                raise MCPError(INVALID_PARAMS, f"Unknown tool: {name}")
             problem = schema_problem(tool_of(spec).input_schema, args)
             if problem:
                 return _error_result(f"bad arguments for {spec.signature()}: {problem}",
@@ -239,17 +284,21 @@ class LibraryServer:
                                       self.initialization_options())
             group.cancel_scope.cancel()
 
-    async def serve_http(self, host: str, port: int) -> None:
+    async def serve_http(self, host: str, port: int, token: str) -> None:
         import socket
 
         import uvicorn
 
-        app = self.server.streamable_http_app(host=host)
+        from autoagent_plugins.mcp.http_auth import BearerAuth, transport_security
+
+        app = BearerAuth(self.server.streamable_http_app(
+            host=host, transport_security=transport_security(host)), token)
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
+            sock.listen(128)  # connections wait in the backlog until uvicorn accepts them
         except OSError as exc:
             from autoagent_core.errors import UsageError
 
@@ -266,6 +315,16 @@ class LibraryServer:
             group.start_soon(self.watch, baseline)
             await uvicorn.Server(config).serve(sockets=[sock])
             group.cancel_scope.cancel()
+
+
+class _ToolsChangedServer(Server[Any]):
+    """The SDK's server advertising ``tools.listChanged`` on every transport (its HTTP
+    session manager asks for the default options, which say false)."""
+
+    def create_initialization_options(self, notification_options: Any = None,
+                                      *args: Any, **kwargs: Any) -> Any:
+        return super().create_initialization_options(
+            notification_options or NotificationOptions(tools_changed=True), *args, **kwargs)
 
 
 def _version() -> str:
@@ -287,12 +346,14 @@ def parse_http(value: str) -> tuple[str, int]:
     return host, int(port_text)
 
 
-def serve(settings: Settings, store: ToolStore, http: str | None) -> None:
-    """Serve until the client closes stdin (stdio) or Ctrl-C (HTTP)."""
+def serve(settings: Settings, store: ToolStore, http: str | None,
+          token: str = "") -> None:
+    """Serve until the client closes stdin (stdio) or Ctrl-C (HTTP, every request with
+    ``Authorization: Bearer token``)."""
     server = LibraryServer(settings, store)
     if http is None:
         anyio.run(server.serve_stdio)
         return
     host, port = parse_http(http)
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how an HTTP server stops
-        anyio.run(server.serve_http, host, port)
+        anyio.run(server.serve_http, host, port, token)

@@ -7,18 +7,25 @@
   ``{"mcpServers": {"NAME": {"command": ..., "args": [...], "env": {...}} | {"url": ...}}}``.
 
 On a name in both, the user config wins: a repository cannot replace a server the user set
-up under that name.
+up under that name. A ``.mcp.json`` starts nothing until the user trusted that exact file
+(``autoagent mcp trust``, :mod:`autoagent_plugins.mcp.project_trust`); servers from the user
+config need no trust step (the user wrote them).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autoagent_core.errors import ConfigError, NotFoundError, UsageError
+
+if TYPE_CHECKING:
+    from autoagent_plugins.mcp.project_trust import ProjectFile
 
 CONFIG_TABLE = "mcp_servers"
 PROJECT_FILE = ".mcp.json"
@@ -35,6 +42,8 @@ class ServerConfig:
     env: dict[str, str] = field(default_factory=dict)
     url: str = ""
     origin: str = "user"  # "user" (config file) or the path of a .mcp.json
+    trusted: bool = True  # a .mcp.json server: whether the user trusted that exact file
+    trust: str = "user"  # "user", or a project file's "trusted", "untrusted", "changed"
 
     @property
     def transport(self) -> str:
@@ -47,7 +56,8 @@ class ServerConfig:
     def public_dict(self) -> dict[str, Any]:
         return {"name": self.name, "transport": self.transport, "command": self.command,
                 "args": self.args, "url": self.url,
-                "env": {k: "(set, hidden)" for k in self.env}, "origin": self.origin}
+                "env": {k: "(set, hidden)" for k in self.env}, "origin": self.origin,
+                "trusted": self.trusted, "trust": self.trust}
 
     def to_toml(self) -> dict[str, Any]:
         if self.url:
@@ -91,13 +101,12 @@ def user_servers() -> dict[str, ServerConfig]:
     return {name: _parse(name, raw, str(config_path())) for name, raw in table.items()}
 
 
-def project_servers(cwd: Path | None = None) -> dict[str, ServerConfig]:
-    path = (cwd or Path.cwd()) / PROJECT_FILE
+def parse_project(project: ProjectFile) -> dict[str, ServerConfig]:
+    """The servers a project file names (parsed, not started, trust not checked)."""
+    path = project.path
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
+        data = json.loads(project.data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from None
     servers = data.get("mcpServers", {}) if isinstance(data, dict) else None
     if not isinstance(servers, dict):
@@ -106,9 +115,51 @@ def project_servers(cwd: Path | None = None) -> dict[str, ServerConfig]:
             if isinstance(name, str) and NAME_RE.match(name)}
 
 
-def all_servers(cwd: Path | None = None) -> dict[str, ServerConfig]:
-    """Every configured server by name; the user config wins over ``.mcp.json``."""
-    return {**project_servers(cwd), **user_servers()}
+def project_servers(cwd: Path | None = None) -> dict[str, ServerConfig]:
+    """The servers of the working directory's ``.mcp.json``, each marked trusted or not."""
+    from autoagent_plugins.mcp.project_trust import read_project_file, trust_state
+
+    project = read_project_file((cwd or Path.cwd()) / PROJECT_FILE)
+    if project is None:
+        return {}
+    found = parse_project(project)
+    state = trust_state(project)
+    for server in found.values():
+        server.trusted, server.trust = state == "trusted", state
+    return found
+
+
+def _warn_line(message: str) -> None:
+    from autoagent_core.terminal_text import safe_text
+
+    print(f"autoagent: warning: {safe_text(message)}", file=sys.stderr)
+
+
+def all_servers(cwd: Path | None = None, include_untrusted: bool = False,
+                warn: Callable[[str], None] | None = None) -> dict[str, ServerConfig]:
+    """Every configured server by name; the user config wins over ``.mcp.json``. The
+    servers of an untrusted (or changed) ``.mcp.json`` are left out with one warning line
+    saying how to trust it, unless ``include_untrusted`` (``mcp list``)."""
+    user = user_servers()
+    if include_untrusted:
+        return {**project_servers(cwd), **user}
+    try:
+        project = project_servers(cwd)
+    except ConfigError as exc:  # a broken project file costs its own servers, not the user's
+        (warn or _warn_line)(f"{exc} (its MCP servers are not started)")
+        return user
+    if any(not s.trusted for s in project.values()):
+        from autoagent_plugins.mcp.project_trust import (
+            read_project_file,
+            trust_state,
+            untrusted_message,
+        )
+
+        read = read_project_file((cwd or Path.cwd()) / PROJECT_FILE)
+        if read is not None:
+            (warn or _warn_line)(untrusted_message(read, trust_state(read)))
+        project = {}
+    return {**project, **user}
 
 
 def _write_table(table: dict[str, Any]) -> Path:

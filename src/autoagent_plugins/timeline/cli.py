@@ -45,6 +45,13 @@ def list_command(
     if json_output:
         print_json([info.to_dict() for info in runs])
         return
+    from rich.text import Text
+
+    from autoagent_core.terminal_text import safe_text
+
+    for info in runs:  # a task's text (or a folder name) never drives the terminal
+        info.task = safe_text(info.task, one_line=True)
+        info.folder = safe_text(info.folder, one_line=True)
     if not runs:
         print(f"No runs in {directory}.", file=sys.stderr)
         return
@@ -56,8 +63,8 @@ def list_command(
             table.add_column(column, justify="right" if column == "Turns" else "left",
                              overflow="ellipsis", no_wrap=column != "Task")
         for info in runs:
-            table.add_row(info.folder, info.started, info.status, str(info.turns),
-                          _short(info.task, 200))
+            table.add_row(Text(info.folder), info.started, info.status, str(info.turns),
+                          Text(_short(info.task, 200)))
         console().print(table)
         return
     rows = [("FOLDER", "STARTED", "STATUS", "TURNS", "TASK")]
@@ -83,4 +90,6 @@ def show_command(
     if html:
         print(html_path(folder, settings).resolve())
         return
-    sys.stdout.write(markdown_of(folder, settings))
+    from autoagent_core.terminal_text import safe_text
+
+    sys.stdout.write(safe_text(markdown_of(folder, settings)))

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from autoagent_core.atomic import open_owned_nofollow
 from autoagent_core.errors import StorageError
 from autoagent_core.types import Event
 from autoagent_plugins.timeline.base import event_dict, make_redactor
@@ -35,9 +36,7 @@ class JsonlRecorder:
         self.redactor = make_redactor(settings)
         try:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            self._fd: int | None = os.open(
-                self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644
-            )
+            self._fd: int | None = open_owned_nofollow(self.path)
         except OSError as exc:
             raise StorageError(f"cannot open {self.path}: {exc.strerror or exc}") from None
         self._last_fsync = time.monotonic()
