@@ -89,6 +89,7 @@ def build_app(ctx: DashboardContext) -> Any:
         return files_pages.raw_file(ctx, request)
 
     routes: list[BaseRoute] = [
+        Route("/favicon.ico", lambda request: Response(status_code=204)),
         Route("/static/{name}", _static),
         Route("/runs/{name}/stream", stream),
         Route("/runs/{name}/raw", raw),

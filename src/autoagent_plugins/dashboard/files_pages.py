@@ -23,8 +23,8 @@ from autoagent_plugins.dashboard.produced_files import (
 from autoagent_plugins.dashboard.render import esc, highlight, link, url
 from autoagent_plugins.dashboard.run_list import run_folder, run_folders
 
-RAW_CSP = ("sandbox; default-src 'none'; img-src 'self' data:; media-src 'self'; "
-           "style-src 'unsafe-inline'")
+# a produced file never runs script and reaches nothing, not even the dashboard itself
+RAW_CSP = "sandbox; default-src 'none'; img-src data:; media-src data:; style-src 'unsafe-inline'"
 PREVIEW_BYTES = 100_000
 MAX_RUNS = 50
 MAX_PREVIEWS = 40
