@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,10 @@ class ShownEvent:
     offset: int = 0  # the byte offset just after this event's line
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The event as JSON data (shallow: ``data`` is shared, not copied)."""
+        return {"seq": self.seq, "time": self.time, "kind": self.kind, "agent": self.agent,
+                "turn": self.turn, "summary": self.summary, "data": self.data,
+                "offset": self.offset}
 
 
 def _short(text: str, limit: int = SUMMARY_CHARS) -> str:
