@@ -125,7 +125,13 @@ def test_reads_the_original_autoagents_folders(start_dashboard: StartDashboard,
     assert [f["path"] for f in files] == ["final/turn_002_answer.txt"]
     answer = client.get(f"/runs/{run}/raw", params={"path": "final/turn_002_answer.txt"})
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
-    assert len(client.get("/sessions.json").json()["sessions"]) > 20
+    sessions = client.get("/sessions.json").json()["sessions"]
+    assert len(sessions) > 20
+    completed = next(s for s in sessions if s["status"] == "completed")
+    session = client.get(f"/sessions/{completed['id']}")
+    assert session.status_code == 200 and "Turns" in session.text
+    tool = client.get("/tools.json").json()[0]["name"]
+    assert client.get(f"/tools/{tool}").status_code == 200
     assert len(client.get("/agents.json").json()) == 5
     assert len(client.get("/tools.json").json()) > 20
 

@@ -154,8 +154,11 @@ def test_without_the_token_the_browser_gets_401(
     response = page.goto(f"{dash.base}/runs")
     assert response is not None and response.status == 401
     assert "needs its token" in page.inner_text("body")
-    response = page.goto(dash.url)
+    response = page.goto(dash.at("/sessions", status="failed"))
     assert response is not None and response.status == 200
+    # the cookie is set and the token leaves the address bar (and the history)
+    assert page.url == f"{dash.base}/sessions?status=failed"
+    assert page.inner_text("h1") == "Sessions"
     response = page.goto(f"{dash.base}/tools")  # the cookie the first visit set
     assert response is not None and response.status == 200
     assert page.inner_text("h1") == "Tools"

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Awaitable, Callable, MutableMapping
 from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, parse_qsl, quote, urlencode
 
 COOKIE = "autoagent_dashboard"
 # the pages' policy: their own script and styles only, nothing from elsewhere
@@ -97,4 +97,22 @@ class TokenGate:
                                                   str(len(UNAUTHORIZED)).encode())]})
             await send({"type": "http.response.body", "body": UNAUTHORIZED})
             return
+        if set_cookie and _is_navigation(scope):
+            # a browser opening the printed URL: set the cookie and drop the token from the
+            # address bar (and so from history, bookmarks and screenshots)
+            query = [(k, v) for k, v in parse_qsl(scope.get("query_string", b"").decode(
+                "latin-1"), keep_blank_values=True) if k != "token"]
+            target = quote(scope.get("path", "/")) + (f"?{urlencode(query)}" if query else "")
+            await send_with_headers({"type": "http.response.start", "status": 303,
+                                     "headers": [(b"location", target.encode("latin-1")),
+                                                 (b"content-length", b"0")]})
+            await send({"type": "http.response.body", "body": b""})
+            return
         await self.app(scope, receive, send_with_headers)
+
+
+def _is_navigation(scope: Scope) -> bool:
+    """A browser's top-level page load (it sends ``Sec-Fetch-Mode: navigate``)."""
+    headers = dict(scope.get("headers", []))
+    return (scope.get("method") == "GET" and headers.get(b"sec-fetch-mode") == b"navigate"
+            and headers.get(b"sec-fetch-dest") == b"document")
