@@ -231,3 +231,32 @@ def test_ctrl_c_stops_it_even_with_a_page_following_a_run(start_dashboard: Start
     time.sleep(0.2)
     assert dash.log[-1] == "autoagent: interrupted"
     assert not any("Traceback" in line for line in dash.log)
+
+
+def test_known_secrets_are_masked_on_pages_json_and_the_live_stream(
+        start_dashboard: StartDashboard, isolated: Path) -> None:
+    canary = "canary-9f8e7d6c5b4a"
+    run = RunWriter(isolated / ".runs", "2026-12-07_09-00-00", isolated).start(
+        f"use the key {canary}")
+    (isolated / "out").mkdir()
+    (isolated / "out" / "log.txt").write_text(f"token={canary}\n")
+    run.tool_run("leaky", {"echo": canary},
+                 files=[{"path": "out/log.txt", "bytes": 30, "change": "new"}])
+    dash = start_dashboard(env={"SERVICE_API_TOKEN": canary})
+    client = httpx.Client(base_url=dash.base, params={"token": dash.token})
+    name = "/runs/2026-12-07_09-00-00"
+    for path, params in (("/runs", {}), ("/runs.json", {}), (name, {}), (f"{name}.json", {}),
+                         (name, {"view": "raw"}), (name, {"view": "conversation"}),
+                         ("/files", {}), (f"{name}/raw", {"path": "out/log.txt"})):
+        response = client.get(path, params=params)
+        assert response.status_code == 200, path
+        assert canary not in response.text, (path, params)
+        assert "[REDACTED]" in response.text or path == "/runs", (path, params)
+    with client.stream("GET", f"{name}/stream", timeout=10) as stream:
+        lines = []
+        for line in stream.iter_lines():
+            lines.append(line)
+            if "leaky" in line:
+                break
+    assert not any(canary in line for line in lines)
+    assert not any(canary in line for line in dash.log)

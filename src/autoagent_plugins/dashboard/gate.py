@@ -108,7 +108,17 @@ class TokenGate:
                                                  (b"content-length", b"0")]})
             await send({"type": "http.response.body", "body": b""})
             return
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception as exc:  # a bug or an unreadable file: one line, never a traceback
+            self.log(f"autoagent dashboard: error: {method} {path}: {type(exc).__name__}")
+            if not status_seen:
+                body = b"500: the dashboard could not show this page\n"
+                await send_with_headers({"type": "http.response.start", "status": 500,
+                                         "headers": [(b"content-type", b"text/plain"),
+                                                     (b"content-length",
+                                                      str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
 
 
 def _is_navigation(scope: Scope) -> bool:

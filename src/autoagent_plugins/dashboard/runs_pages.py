@@ -31,6 +31,7 @@ POLL_SECONDS = 0.05
 LATEST_CHECK_SECONDS = 0.5
 LATEST = "latest"
 VIEWS = ("timeline", "conversation", "raw")
+MAX_ROWS = 2000  # a longer run shows its newest rows (?all=1: every row)
 
 
 def runs_page(ctx: DashboardContext, request: Request) -> Page:
@@ -104,8 +105,13 @@ def run_page(ctx: DashboardContext, request: Request) -> Page:
                         for e in shown[:2000])
         return Page(title, head + highlight(raw, "json"), data)
     stream = url(f"/runs/{name}/stream")
+    earlier = ""
+    if len(shown) > MAX_ROWS and request.query_params.get("all") != "1":
+        earlier = (f'<p class="muted">{len(shown) - MAX_ROWS} earlier event(s) not shown: '
+                   f'{link(f"/runs/{name}", "show all", all=1, agent=agent, kind=kind)}</p>')
+        shown = shown[-MAX_ROWS:]
     rows = "\n".join(_row_html(e) for e in shown)
-    body = (head + f'<p class="live" id="live-status">following the run live</p>'
+    body = (head + earlier + f'<p class="live" id="live-status">following the run live</p>'
             f'<table id="events" data-stream="{stream}" data-offset="{offset}" '
             f'data-line="{len(events)}" data-run="{esc(folder.name if folder else "")}" '
             f'data-agent="{esc(agent)}" data-kind="{esc(kind)}">'
