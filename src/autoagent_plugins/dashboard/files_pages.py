@@ -46,7 +46,8 @@ def _preview(ctx: DashboardContext, item: ProducedFile) -> str:
     if item.kind in ("json", "text"):
         folder = run_folder(ctx.log_dir, item.run)
         try:
-            data = read_produced(folder, item.path) if folder else b""
+            data = read_produced(folder, item.path, PREVIEW_BYTES, listed=True,
+                                 head=True) if folder else b""
         except FileRefused as exc:
             return f'<p class="muted">not shown: {esc(exc)}</p>'
         text = data[:PREVIEW_BYTES].decode("utf-8", "replace")

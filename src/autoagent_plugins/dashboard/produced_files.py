@@ -121,10 +121,11 @@ def _parts(relative: str) -> list[str]:
     return parts
 
 
-def read_inside(base: Path, relative: str, limit: int = MAX_SERVED_BYTES) -> bytes:
+def read_inside(base: Path, relative: str, limit: int = MAX_SERVED_BYTES,
+                head: bool = False) -> bytes:
     """The bytes of ``base/relative``, walking each component with ``O_NOFOLLOW``; raises
     :class:`FileRefused` for a link, a non-regular file, a path leaving ``base`` or a file
-    larger than ``limit``."""
+    larger than ``limit`` (``head``: its first ``limit`` bytes instead)."""
     parts = _parts(relative)
     flags = os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
     try:
@@ -149,7 +150,7 @@ def read_inside(base: Path, relative: str, limit: int = MAX_SERVED_BYTES) -> byt
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise FileRefused("not a regular file")
-        if info.st_size > limit:
+        if info.st_size > limit and not head:
             raise FileRefused(f"larger than {limit} bytes")
         chunks = []
         remaining = limit + 1
@@ -160,6 +161,8 @@ def read_inside(base: Path, relative: str, limit: int = MAX_SERVED_BYTES) -> byt
             chunks.append(chunk)
             remaining -= len(chunk)
         data = b"".join(chunks)
+        if head:
+            return data[:limit]
         if len(data) > limit:
             raise FileRefused(f"larger than {limit} bytes")
         return data
@@ -167,15 +170,16 @@ def read_inside(base: Path, relative: str, limit: int = MAX_SERVED_BYTES) -> byt
         os.close(fd)
 
 
-def read_produced(folder: Path, relative: str, limit: int = MAX_SERVED_BYTES) -> bytes:
+def read_produced(folder: Path, relative: str, limit: int = MAX_SERVED_BYTES,
+                  listed: bool = False, head: bool = False) -> bytes:
     """A file the run reports, read safely: a tool's output from the run's working
-    directory, or a final answer from the run folder."""
-    listed = {f.path for f in run_files(folder)}
-    if relative not in listed:
+    directory, or a final answer from the run folder. ``listed``: the caller took
+    ``relative`` from :func:`run_files` of this run already."""
+    if not listed and relative not in {f.path for f in run_files(folder)}:
         raise FileRefused("the run reports no such file")
     if relative.startswith(f"{FINAL}/"):
-        return read_inside(folder, relative, limit)
+        return read_inside(folder, relative, limit, head)
     workdir = workdir_of(folder)
     if workdir is None:
         raise FileRefused("the run recorded no working directory")
-    return read_inside(workdir, relative, limit)
+    return read_inside(workdir, relative, limit, head)
