@@ -130,6 +130,8 @@ def test_reads_the_original_autoagents_folders(start_dashboard: StartDashboard,
     completed = next(s for s in sessions if s["status"] == "completed")
     session = client.get(f"/sessions/{completed['id']}")
     assert session.status_code == 200 and "Turns" in session.text
+    resumed = client.get("/sessions/20251025_213354.json").json()  # run, then resumed
+    assert resumed["runs"][:2] == ["2025-10-25_21-33-54", "2025-10-25_21-34-46"]
     tool = client.get("/tools.json").json()[0]["name"]
     assert client.get(f"/tools/{tool}").status_code == 200
     assert len(client.get("/agents.json").json()) == 5

@@ -4,6 +4,7 @@ every file) and one session's turns, answer and runs; Agents and their definitio
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from autoagent_core.errors import AutoagentError
+from autoagent_core.rundir import run_dir_sort_key
 from autoagent_plugins.dashboard.context import DashboardContext, Page
 from autoagent_plugins.dashboard.render import esc, link, options, pager, table
 
@@ -70,17 +72,27 @@ def _turn_html(turn: Any) -> str:
     return "".join(parts) + "</section>"
 
 
+def _runs_of(ctx: DashboardContext, sid: str, run_dirs: list[str]) -> list[str]:
+    """The session's run folders: those it lists, those whose events name it, and for the
+    original AutoAgent's ids (``YYYYMMDD_HHMMSS``) the folder of the same second."""
+    from autoagent_plugins.dashboard.run_list import list_runs
+
+    names = [Path(str(d).replace("\\", "/")).name for d in run_dirs]
+    match = re.fullmatch(r"(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})", sid)
+    if match:
+        y, mo, d, h, mi, se = match.groups()
+        names.append(f"{y}-{mo}-{d}_{h}-{mi}-{se}")
+    names += [r.folder for r in list_runs(ctx.log_dir) if r.session_id == sid]
+    return sorted((n for n in set(names) if (ctx.log_dir / n).is_dir()), key=run_dir_sort_key)
+
+
 def session_page(ctx: DashboardContext, request: Request) -> Page:
     sid = request.path_params["sid"]
     try:
         session = ctx.session_store().load(sid)
     except AutoagentError as exc:
         raise HTTPException(404, str(exc)) from None
-    runs = []
-    for run_dir in session.run_dirs:
-        name = Path(str(run_dir).replace("\\", "/")).name
-        if (ctx.log_dir / name).is_dir():
-            runs.append(name)
+    runs = _runs_of(ctx, sid, session.run_dirs)
     run_links = ", ".join(link(f"/runs/{r}", r) for r in runs) or "none kept"
     body = (f"<p><strong>Task:</strong> {esc(session.task)}</p>"
             f"<p>status {esc(session.status)} · {len(session.turns)} turn(s) · model "
