@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ import httpx
 import pytest
 
 from autoagent_plugins.fs_tools.store import FilesystemToolStore
+from conftest import CliFn
 from fixtures.dashboard import StartDashboard
 from support.dashboard_data import RunWriter, write_media_run, write_session_index
 from support.fake_dist import make_fake_plugin
@@ -262,3 +264,15 @@ def test_known_secrets_are_masked_on_pages_json_and_the_live_stream(
                 break
     assert not any(canary in line for line in lines)
     assert not any(canary in line for line in dash.log)
+
+
+def test_a_port_in_use_is_one_line_and_exit_2(cli: CliFn) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = cli("dashboard", "--no-browser", "--port", str(port), timeout=60)
+    assert result.returncode == 2, result
+    assert result.stderr.strip().splitlines() == [
+        f"autoagent: error: cannot listen on 127.0.0.1:{port}: Address already in use "
+        "(pass --port 0 for a free one)"]

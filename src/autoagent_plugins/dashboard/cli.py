@@ -1,18 +1,22 @@
-"""``autoagent dashboard``: start the local web view and print its URL (with the token)."""
+"""``autoagent dashboard``: start the local web view and print its URL (with the token).
+
+Imported at every CLI start (the command is registered then), so it imports only what
+``--help`` needs; the server stack is imported when the command runs."""
 
 from __future__ import annotations
 
 import importlib.util
 import os
-import secrets
-import socket
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from autoagent_core.errors import ConfigError, UsageError
+
+if TYPE_CHECKING:
+    import socket
 
 DEFAULT_PORT = 8501  # the original's Streamlit port
 NEEDED = ("starlette", "uvicorn", "sse_starlette")
@@ -27,6 +31,8 @@ def _has_display() -> bool:
 
 
 def _bind(host: str, port: int) -> socket.socket:
+    import socket
+
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -59,6 +65,8 @@ def dashboard_command(
     """
     if any(importlib.util.find_spec(name) is None for name in NEEDED):
         raise ConfigError(MISSING_HELP)
+    import secrets
+
     from autoagent_core.cli.common import settings as load
     from autoagent_core.plugins import get_plugin_manager
     from autoagent_plugins.dashboard.app import build_app
