@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from autoagent_core.types import AgentSpec, Session, Turn
+from autoagent_plugins.fs_agents.store import FileAgentRegistry
+from autoagent_plugins.fs_sessions.store import FileSessionStore
 from autoagent_plugins.fs_tools.store import FilesystemToolStore
 from conftest import CliFn
 from fixtures.dashboard import BrowserPage, StartDashboard
@@ -108,16 +111,28 @@ def test_a_hostile_tool_result_runs_nothing(
     run.tool_run("scrape", evil, files=[{"path": "out/evil.html", "bytes": 1, "change": "new"},
                                         {"path": "out/evil.txt", "bytes": 1, "change": "new"}])
     run.emit("supervisor_decision", turn=1, decision="continue", feedback=evil, tips=[evil])
+    tools = FilesystemToolStore(isolated / ".permanent_tools")
+    tools.save("scrape", f"def scrape():\n    return {evil!r}\n", evil)
+    tools.save("scrape", f"def scrape():\n    return {evil[:60]!r}\n", evil)
+    tools.record_run("scrape", ok=False, error=evil)
+    FileAgentRegistry(isolated / ".agents").save(AgentSpec("critic", evil, evil))
+    sessions = FileSessionStore(isolated / ".sessions")
+    session = Session(id="s-evil", task=evil, answer=evil,
+                      turns=[Turn(1, messages=[{"agent": "coder", "role": "assistant",
+                                                "content": evil}], decision={"feedback": evil})])
+    sessions.create(session)
     dash = start_dashboard()
     page = browser_page.page
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     name = "/runs/2026-12-07_08-00-00"
-    visited = ["/runs", name, f"{name}?view=conversation", f"{name}?view=raw", "/sessions"]
+    visited = ["/runs", name, f"{name}?view=conversation", f"{name}?view=raw", "/sessions",
+               "/sessions/s-evil", "/tools", "/tools/scrape", "/agents", "/agents/critic"]
     for path in visited:
         page.goto(dash.at(path))
         page.wait_for_load_state("networkidle")
         assert "PWNED" not in page.title()
+        assert "<script>document.title='PWNED'" in page.inner_text("main"), path  # as text
     page.goto(dash.at(name))
     run.tool_run("scrape", evil)  # and once more, through the live stream
     page.wait_for_function("document.querySelectorAll('#events tbody tr').length >= 5",
@@ -140,7 +155,8 @@ def test_a_hostile_tool_result_runs_nothing(
                or "Blocked script execution" in line or "is sandboxed" in line
                for line in browser_page.console), browser_page.console
     served = dash.requested()
-    assert all(p.startswith(("/runs", "/sessions", "/files", "/static/", "/favicon.ico"))
+    assert all(p.startswith(("/runs", "/sessions", "/files", "/static/", "/favicon.ico",
+                             "/tools", "/agents"))
                for p in served), \
         served
     raw = [p for p in served if "/raw" in p]
