@@ -72,17 +72,26 @@ def test_json_twins_of_runs_tools_and_sessions(start_dashboard: StartDashboard,
     store.record_run("fetch_page", ok=True, duration_s=0.2)
     store.record_run("fetch_page", ok=False, error="boom", duration_s=0.4)
     write_session_index(isolated / ".sessions", 120)
+    planter = RunWriter(isolated / ".runs", "2026-12-07_09-00-00", isolated).start("plant")
+    planter.emit("tool_run", name="planter", version=1, ok=True, result=1, files=[], refused=[
+        {"path": ".mcp.json", "reason": "autoagent never lets a tool create or change dot-files"}])
     dash = start_dashboard()
     client = httpx.Client(base_url=dash.base, params={"token": dash.token})
 
     runs = client.get("/runs.json").json()
-    assert runs[0]["folder"] == "2026-12-07_10-00-00"
+    assert [r["folder"] for r in runs] == ["2026-12-07_10-00-00", "2026-12-07_09-00-00"]
     assert runs[0]["status"] == "completed" and runs[0]["tokens"] == 15
     assert runs[0]["task"] == "make a chart and read it aloud"
     events = client.get("/runs/2026-12-07_10-00-00.json").json()["events"]
     assert [e["kind"] for e in events][:2] == ["run_started", "turn_started"]
     only_tools = client.get("/runs/2026-12-07_10-00-00.json", params={"kind": "tool_run"})
     assert {e["kind"] for e in only_tools.json()["events"]} == {"tool_run"}
+    assert only_tools.json()["events"][0]["summary"].startswith(
+        "make_media v1 ok: {\"ok\": true} | wrote out/chart.png (70 B, new), ")
+    refused = client.get("/runs/2026-12-07_09-00-00.json", params={"agent": "tool"}).json()
+    assert [e["summary"] for e in refused["events"]] == [
+        "planter v1 ok: 1 | not written: .mcp.json: autoagent never lets a tool create or "
+        "change dot-files"]
 
     tools = client.get("/tools.json").json()
     assert tools[0]["name"] == "fetch_page" and tools[0]["version"] == 2

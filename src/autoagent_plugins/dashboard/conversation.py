@@ -57,7 +57,7 @@ def _decision(event: ShownEvent) -> str:
     decision = _str(data.get("decision") or data.get("route"))
     feedback = _str(data.get("feedback") or data.get("reason"))
     if data.get("answer"):
-        feedback += f"\nanswer: {_str(data.get('answer'))}"
+        feedback = "\n".join(filter(None, [feedback, f"answer: {_str(data.get('answer'))}"]))
     tips = [_str(t) for t in data.get("tips") or [] if t] if isinstance(data.get("tips"),
                                                                        list) else []
     return _bubble(f"Supervisor: {decision}", "supervisor", event, feedback, tips)
@@ -71,6 +71,9 @@ def _tool(event: ShownEvent) -> str:
         text = _str(data.get("result")) if ok else _str(
             error.get("message") if isinstance(error, dict) else error)
         files = [f"wrote {f['path']} ({f.get('change', 'new')})" for f in files_of(data)]
+        refused = data.get("refused") if isinstance(data.get("refused"), list) else []
+        files += [f"not written: {_str(r.get('path'))}: {_str(r.get('reason'))}"
+                  for r in refused or [] if isinstance(r, dict)]
         name = f"{_str(data.get('name'))} v{_str(data.get('version'))}"
         return _bubble(f"Tool {name}: {'ok' if ok else 'failed'}",
                        "tool" if ok else "tool failed", event, text, files)

@@ -85,6 +85,10 @@ def _tool_run_summary(data: dict[str, Any]) -> str:
              for f in files_of(data)]
     if wrote:
         text += " | wrote " + ", ".join(wrote)
+    refused = data.get("refused")
+    if isinstance(refused, list) and refused:
+        text += " | not written: " + ", ".join(
+            f"{_text(r, 'path')}: {_text(r, 'reason')}" for r in refused if isinstance(r, dict))
     return text
 
 

@@ -146,8 +146,9 @@ async def run_stream(ctx: DashboardContext, request: Request) -> Any:
 
     async def events() -> Any:
         nonlocal folder, offset, line
-        current = folder if (name != LATEST or not run or folder is None
-                             or folder.name == run) else None
+        # ``latest``: go on with the run the page shows, else announce the newest first
+        current = folder if (name != LATEST or (folder is not None and folder.name == run)) \
+            else None
         size = -1
         next_check = 0.0
         loop = asyncio.get_running_loop()
