@@ -83,6 +83,9 @@ def dashboard_command(
     sock = _bind(host, port)
     shown_host = f"[{host}]" if ":" in host else host
     address = f"http://{shown_host}:{sock.getsockname()[1]}/?token={token}"
+    if host not in ("127.0.0.1", "::1", "localhost"):
+        print(f"autoagent dashboard: warning: listening on {host}: anyone who can reach it "
+              "and holds the token can read your runs, sessions and tools", file=sys.stderr)
     print(f"autoagent dashboard: {address}", file=sys.stderr, flush=True)
     if not no_browser and _has_display():
         import webbrowser
