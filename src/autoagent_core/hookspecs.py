@@ -136,6 +136,21 @@ class AutoagentSpec:
                 return [Provider("ray", RayExecutor, "Each task as a Ray remote function")]
         """
 
+    @hookspec
+    def autoagent_dashboard_pages(self) -> list[Provider]:  # type: ignore[empty-body]
+        """Return pages of ``autoagent dashboard``: ``Provider(slug, render, title)``.
+        ``render(context, params)`` gets the dashboard's context (its ``settings`` and
+        folders) and the query parameters, and returns JSON-able data: a list of flat
+        dicts is shown as a table, anything else as highlighted JSON, always escaped. The
+        page is served at ``/p/<slug>`` (and ``/p/<slug>.json``) and listed in the menu.
+
+        Example::
+
+            @hookimpl
+            def autoagent_dashboard_pages():
+                return [Provider("batch", batch_progress, "Batch progress")]
+        """
+
 
 LAYER_HOOKS: dict[str, str] = {
     "backend": "autoagent_llm_backends",
@@ -145,5 +160,6 @@ LAYER_HOOKS: dict[str, str] = {
     "recorder": "autoagent_timeline_recorders",
     "tool_source": "autoagent_tool_sources",
     "executor": "autoagent_executors",
+    "dashboard_page": "autoagent_dashboard_pages",
 }
 """Layer name (as in the settings) -> the collector hook that provides it."""

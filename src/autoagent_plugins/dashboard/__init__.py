@@ -1,0 +1,2 @@
+"""``autoagent dashboard``: a live local web view of runs, sessions, tools, agents and the
+files tools wrote (Starlette + uvicorn + sse-starlette, the ``dashboard`` extra)."""
