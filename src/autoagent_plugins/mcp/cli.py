@@ -106,6 +106,9 @@ def serve(
     http: str = typer.Option(None, "--http", metavar="HOST:PORT",
                              help="Streamable HTTP on HOST:PORT (host 127.0.0.1 when only "
                                   "a port is given) instead of stdio."),
+    allow_net: list[str] = typer.Option(None, "--allow-net", metavar="HOST[:PORT]",
+                                        help="Let tools in open mode reach HOST on this "
+                                             "machine or a private network (repeatable)."),
 ) -> None:
     """Serve the tool library as an MCP server (stdio by default).
 
@@ -120,5 +123,5 @@ def serve(
 
     if http is not None:
         parse_http(http)  # a usage error before anything starts
-    chosen = tool_settings(tools_dir, sandbox)
+    chosen = tool_settings(tools_dir, sandbox, allow_net=allow_net)
     run_server(chosen, open_tool_store(chosen), http)
