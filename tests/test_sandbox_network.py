@@ -56,6 +56,25 @@ def fetch(url: str) -> str:
     return urllib.request.urlopen(url, timeout=10).read().decode().strip()
 """
 
+OTHERS = """
+import http.client, os, ssl, subprocess, urllib.parse, urllib.request
+
+def others(host: str, cafile: str) -> dict:
+    out = {}
+    proxy = urllib.parse.urlsplit(os.environ["HTTPS_PROXY"])
+    tunnel = http.client.HTTPConnection(proxy.hostname, proxy.port, timeout=10)
+    tunnel.set_tunnel(host, 80)  # HTTP CONNECT, as clients do for HTTPS
+    tunnel.request("GET", "/")
+    out["connect"] = tunnel.getresponse().read().decode().strip()
+    out["curl"] = subprocess.run(["curl", "-s", "--max-time", "10", f"http://{host}/"],
+                                 capture_output=True, text=True).stdout.strip()
+    if cafile:
+        context = ssl.create_default_context(cafile=cafile)
+        with urllib.request.urlopen(f"https://{host}/", context=context, timeout=10) as reply:
+            out["https"] = reply.read().decode().strip()
+    return out
+"""
+
 
 class _Named(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
@@ -91,6 +110,7 @@ def library(isolated: Path) -> Path:
     tools.mkdir()
     (tools / "probe.py").write_text(PROBE)
     (tools / "fetch.py").write_text(FETCH)
+    (tools / "others.py").write_text(OTHERS)
     return tools
 
 
@@ -141,6 +161,21 @@ def test_a_tool_reaches_the_internet_but_nothing_of_the_host_or_private_networks
     assert _refused(granted[f"{own}:{port}"], f"{own}:{port}"), granted
     other_port = _probe(cli, [f"http://127.0.0.1:{port}/"], [], "127.0.0.1:1")
     assert _refused(other_port[f"http://127.0.0.1:{port}/"], f"127.0.0.1:{port}")
+
+
+def test_https_http_connect_and_programs_other_than_python_reach_the_internet(
+        cli: CliFn, library: Path, isolated: Path, internet: Internet) -> None:
+    cafile = ""
+    if internet.certificate is not None:  # the sandbox hides /tmp: the tool reads a copy
+        cafile = str(isolated / "stand-in.pem")
+        Path(cafile).write_bytes(internet.certificate.read_bytes())
+    result = cli("tools", "run", "others", "--sandbox", "open", "--args",
+                 json.dumps({"host": internet.public, "cafile": cafile}))
+    assert result.returncode == 0, result
+    out = json.loads(result.stdout)
+    assert out["connect"] == "public" and out["curl"] == "public", out
+    if cafile:
+        assert out["https"] == "public", out
 
 
 def test_a_refused_connection_is_a_network_error_that_names_allow_net(

@@ -34,6 +34,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
     def log_message(self, *args):
         pass
+if len(sys.argv) > 3:  # and HTTPS on 443 with this certificate and key
+    import ssl, threading
+    tls = Server((sys.argv[1], 443), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(sys.argv[3], sys.argv[4])
+    tls.socket = context.wrap_socket(tls.socket, server_side=True)
+    threading.Thread(target=tls.serve_forever, daemon=True).start()
 Server((sys.argv[1], 80), Handler).serve_forever()
 """
 
@@ -53,6 +60,7 @@ class Internet:
     public: str  # the namespace's public-looking address (port 80 answers "public")
     private: str  # its private address (port 80 answers "private")
     host_side: str  # the host's own address on the veth pair
+    certificate: Path | None = None  # the public address's (HTTPS on 443), where openssl is
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
 
@@ -80,6 +88,14 @@ def stand_in_internet(tmp: Path) -> Iterator[Internet]:
     host_if, inner_if = f"aah{tag}"[:15], f"aan{tag}"[:15]
     script = tmp / "stand_in_server.py"
     script.write_text(SERVER)
+    tls: list[str] = []
+    if shutil.which("openssl"):
+        net.certificate, key = tmp / "public.pem", tmp / "public.key"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days",
+                        "1", "-subj", "/CN=stand-in", "-addext",
+                        f"subjectAltName=IP:{net.public}", "-keyout", str(key), "-out",
+                        str(net.certificate)], check=True, capture_output=True)
+        tls = [str(net.certificate), str(key)]
     _ip("netns", "add", net.namespace)
     try:
         _ip("link", "add", host_if, "type", "veth", "peer", "name", inner_if)
@@ -96,7 +112,8 @@ def stand_in_internet(tmp: Path) -> Iterator[Internet]:
         for address, name in ((net.public, "public"), (net.private, "private")):
             net.procs.append(subprocess.Popen(
                 ["ip", "netns", "exec", net.namespace, sys.executable, "-I", str(script),
-                 address, name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+                 address, name, *(tls if name == "public" else [])],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         deadline = time.monotonic() + 15
         for address in (net.public, net.private):
             _wait_for(address, deadline)
