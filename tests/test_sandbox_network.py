@@ -250,3 +250,14 @@ def test_a_bad_allow_net_is_a_usage_error(cli: CliFn, library: Path, bad: str) -
     result = cli("tools", "run", "probe", "--allow-net", bad, "--args", "{}")
     assert result.returncode == 2, result
     assert result.stderr.count("\n") == 1 and "--allow-net" in result.stderr, result
+
+
+def test_a_temp_folder_too_long_for_a_socket_address_still_works(
+        cli: CliFn, library: Path, isolated: Path, internet: Internet) -> None:
+    deep = isolated.parent / ("t" * 60) / ("u" * 60)  # the call's socket path: > 108 bytes
+    deep.mkdir(parents=True)
+    result = cli("tools", "run", "probe", "--sandbox", "open", "--args",
+                 json.dumps({"urls": [f"http://{internet.public}/"], "tcp": []}),
+                 env={"TMPDIR": str(deep)})
+    assert result.returncode == 0, result
+    assert json.loads(result.stdout) == {f"http://{internet.public}/": "public"}

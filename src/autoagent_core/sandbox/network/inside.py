@@ -45,8 +45,12 @@ def run_bridge(listener: Any, unix_path: str) -> None:
     """Forward each connection accepted on ``listener`` to ``unix_path``: one poll loop
     (threads would count against the call's process limit)."""
     import _socket
+    import os
     import select
 
+    if len(os.fsencode(unix_path)) >= 108:  # too long for a socket address: via its folder
+        folder = os.open(os.path.dirname(unix_path), os.O_RDONLY | os.O_DIRECTORY)
+        unix_path = f"/proc/self/fd/{folder}/{os.path.basename(unix_path)}"
     poll_in, poll_out = select.POLLIN, select.POLLOUT
     listener.setblocking(False)
     poller = select.poll()

@@ -24,6 +24,7 @@ import select
 import socket
 import struct
 import threading
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 from autoagent_core.sandbox.network.addresses import Address, Policy
@@ -32,6 +33,7 @@ HANDSHAKE_TIMEOUT_S = 30.0
 CONNECT_TIMEOUT_S = 15.0
 MAX_HEADER_BYTES = 64 * 1024
 CHUNK = 65536
+UNIX_PATH_MAX = 108  # sun_path, with its terminating NUL
 SOCKS_RESOLVE = 0xF0  # Tor's extension: resolve a name, answer one address
 REPLY_OK, REPLY_FAILURE, REPLY_NOT_ALLOWED = 0, 1, 2
 REPLY_HOST_UNREACHABLE, REPLY_REFUSED, REPLY_BAD_COMMAND, REPLY_BAD_ADDRESS = 4, 5, 7, 8
@@ -263,6 +265,20 @@ def serve_connection(conn: socket.socket, policy: Policy) -> None:
         conn.close()
 
 
+@contextlib.contextmanager
+def short_unix_path(path: str) -> Iterator[str]:
+    """``path``, or where it is longer than a socket address may be (a long TMPDIR), the
+    same file reached through ``/proc/self/fd`` and an open descriptor of its folder."""
+    if len(os.fsencode(path)) < UNIX_PATH_MAX:
+        yield path
+        return
+    folder = os.open(os.path.dirname(path), os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        yield f"/proc/self/fd/{folder}/{os.path.basename(path)}"
+    finally:
+        os.close(folder)
+
+
 class CallProxy:
     """The proxy of one call: a listening Unix socket at ``path`` served by daemon
     threads until :meth:`close`; ``policy.refusals`` holds what it refused."""
@@ -272,7 +288,8 @@ class CallProxy:
         self.policy = policy
         self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            self._listener.bind(path)
+            with short_unix_path(path) as usable:
+                self._listener.bind(usable)
             os.chmod(path, 0o600)
             self._listener.listen(128)
         except OSError:
