@@ -5,6 +5,7 @@ addresses; the host, private ranges, link-local and IPv6 forms hiding them refus
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 
 import pytest
 
@@ -76,3 +77,42 @@ def test_bad_grants_are_refused(text: str) -> None:
                                         ("10.0.0.0/8", None), ("192.168.1.5:22", 22)])
 def test_good_grants_parse(text: str, port: int | None) -> None:
     assert parse_grant(text).port == port
+
+
+def test_the_proxy_of_a_call_ends_its_connections_when_the_call_ends(tmp_path: Path) -> None:
+    """A server that keeps its side open holds no thread or socket of autoagent's proxy
+    once the call is over (``mcp serve`` and batch workers run many calls)."""
+    import socket
+    import threading
+    import time
+
+    from autoagent_core.sandbox.network.proxy import CallProxy
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    proxy = CallProxy(str(tmp_path / "net.sock"), policy_for([f"127.0.0.1:{port}"]))
+    client = socket.socket(socket.AF_UNIX)
+    client.connect(str(tmp_path / "net.sock"))
+    client.sendall(b"\x05\x01\x00")
+    assert client.recv(2) == b"\x05\x00"
+    client.sendall(b"\x05\x01\x00\x01\x7f\x00\x00\x01" + port.to_bytes(2, "big"))
+    assert client.recv(10)[:2] == b"\x05\x00"  # connected
+    held, _ = server.accept()  # and never closed by the server
+    client.shutdown(socket.SHUT_WR)  # the tool's side half-closes
+
+    def copying() -> int:
+        return sum(t.name.startswith("autoagent-net-") for t in threading.enumerate())
+
+    assert copying() >= 2
+    proxy.close()
+    deadline = time.monotonic() + 5
+    while copying() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert copying() == 0
+    held.settimeout(5)
+    assert held.recv(10) == b""  # the proxy's side is closed
+    assert not (tmp_path / "net.sock").exists()
+    for sock in (held, client, server):
+        sock.close()

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
-import select
 import socket
 import struct
 import threading
@@ -110,30 +109,59 @@ def _recv_exact(conn: socket.socket, size: int) -> bytes:
     return data
 
 
-def pump(a: socket.socket, b: socket.socket) -> None:
-    """Copy bytes both ways until both directions are closed."""
-    open_from = {a: b, b: a}
+class Live:
+    """The open sockets of one call, shut down together when the call ends (a server that
+    keeps its side open cannot keep a thread of the proxy waiting)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sockets: set[socket.socket] = set()
+        self.closed = False
+
+    def add(self, sock: socket.socket) -> None:
+        with self._lock:
+            if not self.closed:
+                self._sockets.add(sock)
+                return
+        sock.close()
+        raise ConnectionAbortedError("the call has ended")
+
+    def discard(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.discard(sock)
+        sock.close()
+
+    def shut_all(self) -> None:
+        with self._lock:
+            self.closed = True
+            sockets, self._sockets = list(self._sockets), set()
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+def _copy(source: socket.socket, target: socket.socket) -> None:
+    """One direction, until the source ends; then the target's writing half is closed."""
     try:
-        while open_from:
-            readable, _, _ = select.select(list(open_from), [], [])
-            for source in readable:
-                try:
-                    data = source.recv(CHUNK)
-                except OSError:
-                    data = b""
-                target = open_from[source]
-                if data:
-                    try:
-                        target.sendall(data)
-                        continue
-                    except OSError:
-                        return
-                del open_from[source]
-                with contextlib.suppress(OSError):
-                    target.shutdown(socket.SHUT_WR)
-    finally:
-        a.close()
-        b.close()
+        while data := source.recv(CHUNK):
+            target.sendall(data)
+    except OSError:
+        with contextlib.suppress(OSError):
+            source.shutdown(socket.SHUT_RDWR)
+    with contextlib.suppress(OSError):
+        target.shutdown(socket.SHUT_WR)
+
+
+def pump(a: socket.socket, b: socket.socket, live: Live) -> None:
+    """Copy bytes both ways, a thread each (neither direction waits on the other), until
+    both directions have ended."""
+    other = threading.Thread(target=_copy, args=(b, a), name="autoagent-net-copy",
+                             daemon=True)
+    other.start()
+    _copy(a, b)
+    other.join()
+    live.discard(a)
+    live.discard(b)
 
 
 # --------------------------------------------------------------------------- SOCKS5
@@ -154,7 +182,7 @@ def _socks_reply(conn: socket.socket, code: int, address: Address | None = None)
     conn.sendall(bytes([5, code, 0, kind]) + bound.packed + b"\0\0")
 
 
-def serve_socks(conn: socket.socket, policy: Policy) -> None:
+def serve_socks(conn: socket.socket, policy: Policy, live: Live) -> None:
     greeting = _recv_exact(conn, 2)
     methods = _recv_exact(conn, greeting[1])
     if 0 not in methods:
@@ -171,6 +199,7 @@ def serve_socks(conn: socket.socket, policy: Policy) -> None:
         if command != 1:
             raise Unreachable(f"SOCKS command {command} is not supported", REPLY_BAD_COMMAND)
         upstream = open_checked(host, port, policy)
+        live.add(upstream)
     except Refused:
         _socks_reply(conn, REPLY_NOT_ALLOWED)
         return
@@ -179,7 +208,7 @@ def serve_socks(conn: socket.socket, policy: Policy) -> None:
         return
     _socks_reply(conn, REPLY_OK)
     conn.settimeout(None)
-    pump(conn, upstream)
+    pump(conn, upstream, live)
 
 
 # --------------------------------------------------------------------------- HTTP
@@ -209,7 +238,7 @@ def _host_port(authority: str, default: int) -> tuple[str, int]:
     return (parts.hostname or "", parts.port or default)
 
 
-def serve_http(conn: socket.socket, policy: Policy) -> None:
+def serve_http(conn: socket.socket, policy: Policy, live: Live) -> None:
     try:
         head, rest = _read_head(conn)
         lines = head.decode("latin-1").split("\r\n")
@@ -228,6 +257,7 @@ def serve_http(conn: socket.socket, policy: Policy) -> None:
         return
     try:
         upstream = open_checked(host, port, policy)
+        live.add(upstream)
     except Refused as exc:
         _http_answer(conn, f"403 {exc}", str(exc))
         return
@@ -247,22 +277,23 @@ def serve_http(conn: socket.socket, policy: Policy) -> None:
                            "keep-alive")]
         request = "\r\n".join([f"{method} {path} {version}", *headers, "Connection: close"])
         upstream.sendall(request.encode("latin-1") + b"\r\n\r\n" + rest)
-    pump(conn, upstream)
+    pump(conn, upstream, live)
 
 
-def serve_connection(conn: socket.socket, policy: Policy) -> None:
+def serve_connection(conn: socket.socket, policy: Policy, live: Live) -> None:
     """One client of the Unix socket, SOCKS5 or HTTP by its first byte."""
     try:
+        live.add(conn)
         conn.settimeout(HANDSHAKE_TIMEOUT_S)
         first = conn.recv(1, socket.MSG_PEEK)
         if first == b"\x05":
-            serve_socks(conn, policy)
+            serve_socks(conn, policy, live)
         elif first:
-            serve_http(conn, policy)
+            serve_http(conn, policy, live)
     except OSError:
         pass
     finally:
-        conn.close()
+        live.discard(conn)
 
 
 @contextlib.contextmanager
@@ -296,6 +327,7 @@ class CallProxy:
             self._listener.close()
             raise
         self._closed = False
+        self.live = Live()
         threading.Thread(target=self._accept, name="autoagent-net-proxy",
                          daemon=True).start()
 
@@ -305,14 +337,15 @@ class CallProxy:
                 conn, _ = self._listener.accept()
             except OSError:
                 return
-            threading.Thread(target=serve_connection, args=(conn, self.policy),
+            threading.Thread(target=serve_connection, args=(conn, self.policy, self.live),
                              name="autoagent-net-conn", daemon=True).start()
 
     def close(self) -> None:
-        """Stop accepting (connections in flight end when the sandbox side closes)."""
+        """Stop accepting, and end the call's connections still open."""
         self._closed = True
         with contextlib.suppress(OSError):
             self._listener.shutdown(socket.SHUT_RDWR)
         self._listener.close()
+        self.live.shut_all()
         with contextlib.suppress(OSError):
             os.unlink(self.path)
