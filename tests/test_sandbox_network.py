@@ -57,7 +57,15 @@ def fetch(url: str) -> str:
 """
 
 OTHERS = """
-import http.client, os, ssl, subprocess, urllib.parse, urllib.request
+import asyncio, http.client, os, ssl, subprocess, urllib.parse, urllib.request
+
+async def fetch_async(host):
+    reader, writer = await asyncio.open_connection(host, 80)
+    writer.write(b"GET / HTTP/1.0\\r\\nHost: x\\r\\n\\r\\n")
+    await writer.drain()
+    data = await reader.read()
+    writer.close()
+    return data.split(b"\\r\\n\\r\\n", 1)[1].decode().strip()
 
 def others(host: str, cafile: str) -> dict:
     out = {}
@@ -66,6 +74,7 @@ def others(host: str, cafile: str) -> dict:
     tunnel.set_tunnel(host, 80)  # HTTP CONNECT, as clients do for HTTPS
     tunnel.request("GET", "/")
     out["connect"] = tunnel.getresponse().read().decode().strip()
+    out["asyncio"] = asyncio.run(fetch_async(host))
     out["curl"] = subprocess.run(["curl", "-s", "--max-time", "10", f"http://{host}/"],
                                  capture_output=True, text=True).stdout.strip()
     if cafile:
@@ -174,6 +183,7 @@ def test_https_http_connect_and_programs_other_than_python_reach_the_internet(
     assert result.returncode == 0, result
     out = json.loads(result.stdout)
     assert out["connect"] == "public" and out["curl"] == "public", out
+    assert out["asyncio"] == "public", out
     if cafile:
         assert out["https"] == "public", out
 
