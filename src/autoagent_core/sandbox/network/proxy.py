@@ -17,9 +17,11 @@ long as the process that runs the calls (a CLI command, ``mcp serve``, a Dask wo
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import ipaddress
 import os
+import select
 import socket
 import struct
 import threading
@@ -310,42 +312,99 @@ def short_unix_path(path: str) -> Iterator[str]:
         os.close(folder)
 
 
+class _Acceptor:
+    """The proxy's one long-lived thread in a process, started with its first call: it
+    accepts on the socket of every call in flight and gives each connection a thread.
+    Calls register and unregister through a pipe, so starting and ending a call never waits
+    for another thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._changes: list[CallProxy] = []
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        _thread.start_new_thread(self._run, ())
+
+    def change(self, proxy: CallProxy) -> None:
+        """Start accepting for ``proxy``, or (once it is closed) stop and close its socket."""
+        with self._lock:
+            self._changes.append(proxy)
+        with contextlib.suppress(BlockingIOError):
+            os.write(self._wake_w, b"x")
+
+    def _run(self) -> None:
+        poller = select.poll()
+        poller.register(self._wake_r, select.POLLIN)
+        serving: dict[int, CallProxy] = {}
+        while True:
+            for fd, _ in poller.poll():
+                if fd == self._wake_r:
+                    with contextlib.suppress(BlockingIOError):
+                        os.read(self._wake_r, 4096)
+                    with self._lock:
+                        changes, self._changes = self._changes, []
+                    for proxy in changes:
+                        number = proxy.listener.fileno()
+                        if proxy.closed:
+                            if serving.pop(number, None) is not None:
+                                poller.unregister(number)
+                            proxy.listener.close()
+                        elif number not in serving:
+                            serving[number] = proxy
+                            poller.register(number, select.POLLIN)
+                    continue
+                proxy = serving[fd]
+                try:
+                    conn, _ = proxy.listener.accept()
+                except OSError:
+                    continue
+                conn.setblocking(True)
+                threading.Thread(target=serve_connection, args=(conn, proxy.policy, proxy.live),
+                                 name="autoagent-net-conn", daemon=True).start()
+
+
+_acceptor: tuple[int, _Acceptor] | None = None
+_acceptor_lock = threading.Lock()
+
+
+def acceptor() -> _Acceptor:
+    """This process's acceptor (a new one in a forked child, where the thread is gone)."""
+    global _acceptor
+    with _acceptor_lock:
+        if _acceptor is None or _acceptor[0] != os.getpid():
+            _acceptor = (os.getpid(), _Acceptor())
+        return _acceptor[1]
+
+
 class CallProxy:
-    """The proxy of one call: a listening Unix socket at ``path`` served by daemon
-    threads until :meth:`close`; ``policy.refusals`` holds what it refused."""
+    """The proxy of one call: a listening Unix socket at ``path``, served by the process's
+    acceptor until :meth:`close`; ``policy.refusals`` holds what it refused."""
 
     def __init__(self, path: str, policy: Policy) -> None:
         self.path = path
         self.policy = policy
-        self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             with short_unix_path(path) as usable:
-                self._listener.bind(usable)
+                self.listener.bind(usable)
             os.chmod(path, 0o600)
-            self._listener.listen(128)
+            self.listener.listen(128)
+            self.listener.setblocking(False)
         except OSError:
-            self._listener.close()
+            self.listener.close()
             raise
-        self._closed = False
+        self.closed = False
         self.live = Live()
-        threading.Thread(target=self._accept, name="autoagent-net-proxy",
-                         daemon=True).start()
-
-    def _accept(self) -> None:
-        while not self._closed:
-            try:
-                conn, _ = self._listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=serve_connection, args=(conn, self.policy, self.live),
-                             name="autoagent-net-conn", daemon=True).start()
+        acceptor().change(self)
 
     def close(self) -> None:
-        """Stop accepting, and end the call's connections still open."""
-        self._closed = True
-        with contextlib.suppress(OSError):
-            self._listener.shutdown(socket.SHUT_RDWR)
-        self._listener.close()
-        self.live.shut_all()
+        """Stop accepting (the acceptor closes the socket), and end the call's connections
+        still open."""
+        if self.closed:
+            return
+        self.closed = True
         with contextlib.suppress(OSError):
             os.unlink(self.path)
+        acceptor().change(self)
+        self.live.shut_all()
