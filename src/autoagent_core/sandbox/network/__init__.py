@@ -2,7 +2,8 @@
 reaches the world only through autoagent's filtering proxy (README, "Open mode's network").
 
 * :mod:`.addresses`: what may be reached (public addresses; the rest by ``--allow-net``);
-* :mod:`.proxy`: the proxy, in the process that runs the calls, one Unix socket per call;
+* :mod:`.proxy`: the proxy, in the process that runs the calls, one Unix socket per call,
+  speaking :mod:`.protocols` (SOCKS5, HTTP) and connecting through :mod:`.upstream`;
 * :mod:`.inside`: the bridge and the ``socket`` patch, run by the sandbox child.
 
 :func:`start_call_network` is what the launcher calls for an open-mode call;
