@@ -326,7 +326,11 @@ def main() -> None:
     net: dict[str, Any] = {}
     if network:
         exec(network["code"], net)
-        bridge, port = net["open_bridge"]()
+        try:
+            bridge, port = net["open_bridge"]()
+        except OSError as exc:
+            _send(STATUS_FD, {"sandbox_error": f"no network bridge in the sandbox: {exc}"})
+            os._exit(70)
         os.environ.update(net["proxy_environment"](port))
     pid = os.fork()
     if pid == 0:
