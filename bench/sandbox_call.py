@@ -7,33 +7,108 @@ what the child itself costs. The figures are medians of several runs, interleave
 (reference, none, open, strict, reference, ...) so that machine load hits all of them
 alike, and the ratio of each mode to the reference (the target: at most 3x).
 
+Open mode's network (:mod:`autoagent_core.sandbox.network`) is measured against the same
+call without it (bubblewrap sharing the host's network, no proxy): a trivial call, and,
+where a network namespace can be made (root and iproute2), an HTTP GET from the tool to a
+server in that namespace on a public-looking address, through the proxy or directly.
+
     .venv/bin/python bench/sandbox_call.py [--runs 30]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from autoagent_core.config import Settings
 from autoagent_core.sandbox.launcher import run_tool, unavailable_reason
 from autoagent_core.sandbox.mechanism import mechanism_status
 
 CODE = "def one():\n    return 1\n"
+GET = ("import urllib.request\n"
+       "def get(url):\n"
+       "    return len(urllib.request.urlopen(url, timeout=10).read())\n")
 TARGET_RATIO = 3.0
+TESTS = Path(__file__).resolve().parent.parent / "tests"
 
 
 def timed(fn: Callable[[], None]) -> float:
     start = time.perf_counter()
     fn()
     return (time.perf_counter() - start) * 1000
+
+
+@contextlib.contextmanager
+def without_network_mechanism() -> Iterator[None]:
+    """Open mode as it was before its network: bubblewrap shares the host's network and no
+    proxy is started (for comparison only)."""
+    import autoagent_core.sandbox.network as network
+    from autoagent_core.sandbox import confinement
+    from autoagent_core.sandbox.network.addresses import Policy
+
+    class NoProxy:
+        policy = Policy()
+
+        def close(self) -> None:
+            pass
+
+    start, command = network.start_call_network, confinement.command
+
+    def shared(layout: Any) -> list[str]:
+        args = command(layout)
+        at = args.index("--unshare-all") + 1
+        return [*args[:at], "--share-net", *args[at:]]
+
+    network.start_call_network = lambda settings, control: (NoProxy(), None)  # type: ignore
+    confinement.command = shared  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        network.start_call_network = start
+        confinement.command = command
+
+
+def network_calls(work: Path, stack: contextlib.ExitStack) -> dict[str, Callable[[], None]]:
+    """Open-mode calls with and without the network mechanism: trivial, and an HTTP GET to
+    a server in a network namespace made here (when one can be)."""
+    settings = Settings(sandbox="open", tools_dir=str(work / ".permanent_tools"))
+
+    def trivial() -> None:
+        assert run_tool(CODE, "one", {}, settings).result == 1
+
+    def plain(fn: Callable[[], None]) -> Callable[[], None]:
+        def call() -> None:
+            with without_network_mechanism():
+                fn()
+        return call
+
+    calls = {"open, no net mechanism": plain(trivial)}
+    sys.path.insert(0, str(TESTS))
+    from support.stand_in_internet import available, stand_in_internet
+
+    why = available()
+    if why:
+        print(f"HTTP GET not measured: the stand-in network {why}")
+        return calls
+    internet = stack.enter_context(stand_in_internet(work))
+    url = f"http://{internet.public}/"
+
+    def get() -> None:
+        result = run_tool(GET, "get", {"url": url}, settings)
+        assert result.ok and result.result == len("public\n"), result
+
+    calls["open GET, proxied"] = get
+    calls["open GET, no net mech."] = plain(get)
+    return calls
 
 
 def main() -> None:
@@ -65,12 +140,16 @@ def main() -> None:
 
         label = f"{mode} call of one()" if limiter == "auto" else f"{mode}, {limiter}"
         measured[label] = call
+    stack = contextlib.ExitStack()
+    if unavailable_reason("open") is None:
+        measured.update(network_calls(work, stack))
     samples: dict[str, list[float]] = {label: [] for label in measured}
     for fn in measured.values():
         fn()  # warm the caches and the probe
-    for _ in range(opts.runs):
-        for label, fn in measured.items():
-            samples[label].append(timed(fn))
+    with stack:
+        for _ in range(opts.runs):
+            for label, fn in measured.items():
+                samples[label].append(timed(fn))
     medians = {label: statistics.median(values) for label, values in samples.items()}
     ref = medians["python -I -c pass"]
     _, mechanism = mechanism_status()
@@ -85,9 +164,16 @@ def main() -> None:
         ratio = value / ref
         verdict = f"  ratio {ratio:.2f}x (no sandbox: the child's own cost)" \
             if label.startswith("none") else "" if label.startswith("python") else (
+            f"  ratio {ratio:.2f}x (an HTTP GET: no target)") if "GET" in label else (
             f"  ratio {ratio:.2f}x ({'within' if ratio <= TARGET_RATIO else 'OVER'} "
             f"the {TARGET_RATIO:g}x target)")
         print(f"{label:<22} median {value:6.1f} ms{verdict}")
+    for with_it, without in (("open call of one()", "open, no net mechanism"),
+                             ("open GET, proxied", "open GET, no net mech.")):
+        if with_it in medians and without in medians:
+            ratio = medians[with_it] / medians[without]
+            print(f"network mechanism: {with_it!r} costs {ratio:.2f}x {without!r} "
+                  f"({medians[with_it] - medians[without]:+.1f} ms)")
 
 
 if __name__ == "__main__":

@@ -184,7 +184,10 @@ def test_child_environment_holds_no_secret(tool_settings: Settings,
                                              "PYTHONIOENCODING", "PYTHONDONTWRITEBYTECODE",
                                              "PIP_TARGET", "PYTHONPATH",
                                              "PIP_DISABLE_PIP_VERSION_CHECK",
-                                             sandbox.MARKER_VAR}
+                                             sandbox.MARKER_VAR,
+                                             # open mode's proxy (sandbox/network)
+                                             "HTTP_PROXY", "HTTPS_PROXY", "http_proxy",
+                                             "https_proxy"}
 
 
 # ----------------------------------------------------------------------- item 8
@@ -248,6 +251,7 @@ def test_strict_mode_blocks_network_and_writes_outside_scratch(
     outside = isolated / "outside.txt"  # the working directory: writable in open mode only
     args = {"port": loopback_server, "outside": str(outside)}
     tool_settings.dangerous_tools = True
+    tool_settings.allow_net = [f"127.0.0.1:{loopback_server}"]  # the host's loopback: granted
     open_mode = run_tool(PROBE, "probe", args, tool_settings)
     assert open_mode.ok and open_mode.result["connect"] == "ok", open_mode
     assert open_mode.result["outside"] == "ok"

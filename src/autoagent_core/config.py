@@ -96,6 +96,9 @@ class Settings:
         [], "Extra paths tools may read in strict mode (--allow-read)")
     allow_write: list[str] = _setting(  # noqa: RUF009 - _setting returns a field()
         [], "Extra paths tools may write in strict and open mode (--allow-write)")
+    allow_net: list[str] = _setting(  # noqa: RUF009 - _setting returns a field()
+        [], "Hosts tools may reach in open mode besides public addresses: HOST[:PORT], "
+        "an address or a network (--allow-net)")
     tool_timeout: float = _setting(30.0, "Wall-clock seconds per tool call", minimum=0.1)
     tool_cpu_seconds: int = _setting(30, "CPU seconds per tool call, summed over its "
                                      "processes", minimum=1)

@@ -47,6 +47,9 @@ def register(app: typer.Typer) -> None:
         log_dir: str = typer.Option(None, "--log-dir", help="Run timelines folder."),
         sandbox: str = typer.Option(None, "--sandbox",
                                     help="strict (no network, confined writes) or open."),
+        allow_net: list[str] = typer.Option(None, "--allow-net", metavar="HOST[:PORT]",
+                                            help="Let tools in open mode reach HOST on this "
+                                                 "machine or a private network (repeatable)."),
         as_json: bool = typer.Option(False, "--json", help="Print a JSON summary at the end."),
     ) -> None:
         """Run every task of TASKS.jsonl, each as one run with its own session.
@@ -59,6 +62,7 @@ def register(app: typer.Typer) -> None:
             "max_turns": max_turns, "backend": backend, "model": model,
             "tools_dir": _absolute(tools_dir), "agents_dir": _absolute(agents_dir),
             "sessions_dir": _absolute(sessions_dir), "log_dir": _absolute(log_dir),
+            "allow_net": common.checked_allow_net(allow_net),
         }
         if script is not None:
             overrides.update(backend="scripted", script=_absolute(script))

@@ -24,10 +24,13 @@ def settings(**overrides: Any) -> Settings:
 
 
 def sandbox_overrides(sandbox: str | None, allow_read: list[str] | None,
-                      allow_write: list[str] | None) -> dict[str, Any]:
-    """The settings given by ``--sandbox``, ``--allow-read`` and ``--allow-write``."""
+                      allow_write: list[str] | None,
+                      allow_net: list[str] | None = None) -> dict[str, Any]:
+    """The settings given by ``--sandbox``, ``--allow-read``, ``--allow-write`` and
+    ``--allow-net``."""
     overrides: dict[str, Any] = {"allow_read": allow_read or None,
-                                 "allow_write": allow_write or None}
+                                 "allow_write": allow_write or None,
+                                 "allow_net": checked_allow_net(allow_net)}
     if sandbox is not None:
         if sandbox not in ("strict", "open", "none"):
             raise UsageError(f"--sandbox must be strict, open or none, not {sandbox!r}")
@@ -35,6 +38,22 @@ def sandbox_overrides(sandbox: str | None, allow_read: list[str] | None,
         if sandbox != "none":
             overrides["dangerous_tools"] = sandbox == "open"
     return overrides
+
+
+def checked_allow_net(entries: list[str] | None) -> str | None:
+    """``--allow-net`` values, each checked (a usage error names a bad one), as the
+    comma-separated setting; None when none was given."""
+    if not entries:
+        return None
+    from autoagent_core.errors import ConfigError
+    from autoagent_core.sandbox.network.addresses import parse_grant
+
+    for entry in entries:
+        try:
+            parse_grant(entry)
+        except ConfigError as exc:
+            raise UsageError(str(exc)) from None
+    return ",".join(entries)
 
 
 def is_terminal() -> bool:

@@ -54,6 +54,10 @@ def register(app: typer.Typer) -> None:
                                              help="Let tools read PATH in strict mode."),
         allow_write: list[str] = typer.Option(None, "--allow-write", metavar="PATH",
                                               help="Let tools write PATH."),
+        allow_net: list[str] = typer.Option(None, "--allow-net", metavar="HOST[:PORT]",
+                                            help="Let tools in open mode reach HOST (a name, "
+                                                 "an address or a network) on this machine "
+                                                 "or a private network (repeatable)."),
         protocol: str = typer.Option(None, "--protocol",
                                      help="tools, json or text: force how replies are asked "
                                           "for (default auto: native tools, else JSON mode, "
@@ -79,7 +83,8 @@ def register(app: typer.Typer) -> None:
             overrides["protocol"] = protocol
         if script is not None:
             overrides.update(backend="scripted", script=script)
-        overrides.update(common.sandbox_overrides(sandbox, allow_read, allow_write))
+        overrides.update(common.sandbox_overrides(sandbox, allow_read, allow_write,
+                                                  allow_net))
         settings = common.settings(**overrides)
         _execute(settings, task, session_id, resume, as_json)
 

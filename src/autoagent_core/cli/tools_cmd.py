@@ -33,15 +33,20 @@ ALLOW_READ = typer.Option(None, "--allow-read", metavar="PATH",
                           help="Let tools read PATH in strict mode (repeatable).")
 ALLOW_WRITE = typer.Option(None, "--allow-write", metavar="PATH",
                            help="Let tools write PATH (repeatable).")
+ALLOW_NET = typer.Option(None, "--allow-net", metavar="HOST[:PORT]",
+                         help="Let tools in open mode reach HOST (a name, an address or a "
+                              "network) on this machine or a private network; public "
+                              "addresses need no grant (repeatable).")
 
 
 def _settings(tools_dir: str | None, sandbox: str | None = None,
               allow_read: list[str] | None = None,
-              allow_write: list[str] | None = None) -> Settings:
+              allow_write: list[str] | None = None,
+              allow_net: list[str] | None = None) -> Settings:
     from autoagent_core.cli.common import sandbox_overrides, settings
 
     return settings(tools_dir=tools_dir,
-                    **sandbox_overrides(sandbox, allow_read, allow_write))
+                    **sandbox_overrides(sandbox, allow_read, allow_write, allow_net))
 
 
 def _store(settings: Settings) -> ToolStore:
@@ -160,6 +165,7 @@ def run(
     sandbox: str = SANDBOX,
     allow_read: list[str] = ALLOW_READ,
     allow_write: list[str] = ALLOW_WRITE,
+    allow_net: list[str] = ALLOW_NET,
     tools_dir: str = TOOLS_DIR,
 ) -> None:
     """Run a tool in the sandbox; its JSON result goes to stdout. Exit 1 when it fails."""
@@ -171,7 +177,7 @@ def run(
     if not isinstance(parsed, dict):
         raise UsageError(f"--args must be a JSON object such as '{{\"x\": 1}}', "
                          f"not {type(parsed).__name__}")
-    settings = _settings(tools_dir, sandbox, allow_read, allow_write)
+    settings = _settings(tools_dir, sandbox, allow_read, allow_write, allow_net)
     if "." in name:  # a tool of a source beside the library (an MCP server's)
         result = _run_external(name, parsed, settings)
     else:

@@ -321,11 +321,29 @@ def main() -> None:
         os.close(gate)
         if not opened:
             os._exit(71)
+    network = request.get("network")  # open mode: autoagent_core.sandbox.network.inside
+    bridge, port = None, 0
+    net: dict[str, Any] = {}
+    if network:
+        exec(network["code"], net)
+        try:
+            bridge, port = net["open_bridge"]()
+        except OSError as exc:
+            _send(STATUS_FD, {"sandbox_error": f"no network bridge in the sandbox: {exc}"})
+            os._exit(70)
+        os.environ.update(net["proxy_environment"](port))
     pid = os.fork()
     if pid == 0:
         os.close(STATUS_FD)
+        if bridge is not None:
+            bridge.close()
+            net["install_socket_patch"](port)
         worker(request)
     os.close(RESULT_FD)
+    if bridge is not None:
+        import _thread
+
+        _thread.start_new_thread(net["run_bridge"], (bridge, network["socket"]))
     _send(STATUS_FD, supervise(pid))
     os._exit(0)
 

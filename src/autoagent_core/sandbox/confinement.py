@@ -1,8 +1,9 @@
 """The bubblewrap command line of one tool call, per sandbox mode (README, "Tools and the
 sandbox"; ARCHITECTURE.md, "Tool execution").
 
-Both modes: every namespace unshared (``--unshare-all``; open keeps the network with
-``--share-net``), ``--die-with-parent``, ``--new-session``, a fresh ``/proc`` (a new PID
+Both modes: every namespace unshared (``--unshare-all``: the network too; open mode reaches
+the world through autoagent's filtering proxy, :mod:`autoagent_core.sandbox.network`),
+``--die-with-parent``, ``--new-session``, a fresh ``/proc`` (a new PID
 namespace: the CLI's ``/proc/<pid>`` entries do not exist), a fresh ``/dev``, a private
 ``/tmp``. Later mounts cover earlier ones, so the order is: what is readable, what is
 writable, what is protected (read-only again), what is hidden (an empty read-only tmpfs over a
@@ -154,8 +155,6 @@ def command(layout: Layout) -> list[str]:
     """The ``bwrap`` arguments (up to and including ``--``) for ``layout``."""
     strict = layout.mode == "strict"
     args = [layout.bwrap, "--unshare-all", "--die-with-parent", "--new-session"]
-    if not strict:
-        args.append("--share-net")
     if os.geteuid() == 0:  # no capabilities inside: chmod/utime on read-only binds fail
         args += ["--uid", str(UNPRIVILEGED_ID), "--gid", str(UNPRIVILEGED_ID)]
     args += list(_strict_base()) if strict else ["--ro-bind", "/", "/"]

@@ -4,9 +4,10 @@ Each call starts ``python -I -B child.pyc REQUEST`` (the bytecode of :mod:`child
 
 * in ``strict`` and ``open`` mode inside bubblewrap (:mod:`mechanism` finds it,
   :mod:`confinement` builds its command line): new user, PID, mount, IPC and UTS namespaces
-  (and network in strict), hidden credentials and config, read-only stores and installation,
-  a private ``/tmp``; the PID namespace ends with the call, so a grandchild that called
-  ``setsid`` dies too. Where bubblewrap cannot build that, the call raises
+  and network (open mode reaches public addresses through autoagent's filtering proxy,
+  :mod:`autoagent_core.sandbox.network`), hidden credentials and config, read-only stores
+  and installation, a private ``/tmp``; the PID namespace ends with the call, so a
+  grandchild that called ``setsid`` dies too. Where bubblewrap cannot build that, the call raises
   :class:`SandboxError` (exit 9): no mode runs weaker than asked;
 * in ``none`` mode (only ``--sandbox none`` or the user config) as the user, after a warning
   line; the process group is killed and the processes carrying the call's marker variable
@@ -37,13 +38,16 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autoagent_core.config import Settings, sandbox_mode
 from autoagent_core.errors import SandboxError
 from autoagent_core.sandbox.outcome import FLOOD_FACTOR, Outcome, Stream, to_result
 from autoagent_core.sandbox.tree_limits import TreeLimiter, tree_limiter
 from autoagent_core.types import ToolResult
+
+if TYPE_CHECKING:
+    from autoagent_core.sandbox.network.proxy import CallProxy
 
 CHILD_PROGRAM = Path(__file__).with_name("child.py")
 
@@ -307,6 +311,7 @@ def run_tool(code: str, name: str, args: dict[str, Any], settings: Settings,
     marker = secrets.token_hex(8)
     layout: confinement.Layout | None = None
     limiter: TreeLimiter | None = None
+    proxy: CallProxy | None = None
     try:
         # the sandbox's own processes in the tree: bwrap's monitor, its init in the PID
         # namespace and the supervisor; or the supervisor alone
@@ -319,6 +324,11 @@ def run_tool(code: str, name: str, args: dict[str, Any], settings: Settings,
                                          CHILD_PROGRAM)
             prefix = confinement.command(layout)
             keep = () if layout.seccomp_fd is None else (layout.seccomp_fd,)
+        network = None
+        if mode == "open":
+            from autoagent_core.sandbox.network import start_call_network
+
+            proxy, network = start_call_network(settings, control)
         packages = layout.packages if layout is not None and mode == "open" else None
         request = {
             "name": name, "code": code, "filename": f"{name}.py", "args": args,
@@ -327,6 +337,7 @@ def run_tool(code: str, name: str, args: dict[str, Any], settings: Settings,
             "landlock": landlock_code() if mode != "none" else None,
             "writable": [str(p) for p in layout.writable() if p.exists()] if layout else [],
             "packages": str(layout.packages) if layout else None,
+            "network": network,
             "result_max_bytes": settings.tool_result_max_bytes,
             "limits": {"memory_bytes": settings.tool_memory_mb * 1024 * 1024,
                        "cpu_seconds": settings.tool_cpu_seconds,
@@ -386,9 +397,16 @@ def run_tool(code: str, name: str, args: dict[str, Any], settings: Settings,
     finally:
         if limiter is not None:  # the call never started
             limiter.close()
+        if proxy is not None:
+            proxy.close()
         shutil.rmtree(control, ignore_errors=True)
         if workdir is None:
             shutil.rmtree(scratch, ignore_errors=True)
         if layout is not None:
             confinement.remove_planted(layout)
-    return to_result(outcome, name, settings, mode == "strict")
+    result = to_result(outcome, name, settings, mode == "strict")
+    if proxy is not None:
+        from autoagent_core.sandbox.network import explain_refusals
+
+        explain_refusals(result, proxy)
+    return result

@@ -108,9 +108,10 @@ def require_bwrap(mode: str) -> Mechanism:
 REACH = {
     "strict": "no network; reads the system, Python and --allow-read paths; writes the scratch "
               "folder and --allow-write paths; no Unix sockets",
-    "open": "network; reads all but credentials, .env and autoagent's config; writes the "
-            "working directory and scratch folder, not the tool library, agents, sessions, "
-            "runs or .git",
+    "open": "network to public addresses only (this machine, private networks and "
+            "link-local with --allow-net); reads all but credentials, .env and autoagent's "
+            "config; writes the working directory and scratch folder, not the tool library, "
+            "agents, sessions, runs or .git",
     "none": "NO SANDBOX: tools run as you, with your files, network and credentials",
 }
 

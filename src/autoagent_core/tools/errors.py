@@ -178,6 +178,9 @@ def suggestions(kind: str, raw: dict[str, Any], *, name: str, settings: Any,
             return ["the strict sandbox has no network (DANGEROUS_TOOLS=0 or --sandbox "
                     "strict); solve the task without it or run with --sandbox open"]
         return ["check the URL and that the host is reachable; add a timeout to the request",
+                "tools reach public addresses only: this machine (127.0.0.1, localhost), "
+                "private networks and link-local are refused unless the user grants them "
+                "with --allow-net HOST:PORT",
                 "catch the network error and return a clear message instead of crashing"]
     if kind == "permission":
         if strict:

@@ -150,6 +150,9 @@ def serve(
                                         "default: mcp-serve-token in the config folder)."),
     allow_remote: bool = typer.Option(False, "--allow-remote",
                                       help="With --http: allow a bind beyond loopback."),
+    allow_net: list[str] = typer.Option(None, "--allow-net", metavar="HOST[:PORT]",
+                                        help="Let tools in open mode reach HOST on this "
+                                             "machine or a private network (repeatable)."),
 ) -> None:
     """Serve the tool library as an MCP server (stdio by default).
 
@@ -185,5 +188,5 @@ def serve(
         from autoagent_core.errors import UsageError
 
         raise UsageError("--token-file and --allow-remote go with --http")
-    chosen = tool_settings(tools_dir, sandbox)
+    chosen = tool_settings(tools_dir, sandbox, allow_net=allow_net)
     run_server(chosen, open_tool_store(chosen), http, token)
