@@ -2,7 +2,8 @@
 
 * :func:`pack_library` makes a tar.gz of the tool library and the agent registry as they
   are at submission, named by the SHA-256 of its bytes, so a worker unpacks each archive
-  once and every task starts from a fresh copy of it.
+  once and every task starts from a fresh copy of it. The tool environment's locks travel
+  with it (``locks/``), not the environment: a worker installs the same versions.
 * :func:`learned` lists what a task added on the worker: every tool version whose code the
   submitted library did not hold (oldest first), the agents it created, and its session.
 * :func:`absorb` merges that into the submitting machine's stores: the tool store's own
@@ -27,11 +28,16 @@ LEARNED_KEY = "learned"
 """The key of a result row holding what the task learned remotely (never written to RESULTS)."""
 
 
-def pack_library(tools_dir: Path, agents_dir: Path) -> tuple[bytes, str]:
-    """The archive of both folders (``tools/``, ``agents/``) and its SHA-256."""
+def pack_library(tools_dir: Path, agents_dir: Path,
+                 locks_dir: Path | None = None) -> tuple[bytes, str]:
+    """The archive of the folders (``tools/``, ``agents/``, ``locks/``: the versions
+    resolved for each tool version) and its SHA-256."""
     buffer = io.BytesIO()
+    parts = [("tools", tools_dir), ("agents", agents_dir)]
+    if locks_dir is not None:
+        parts.append(("locks", locks_dir))
     with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=6) as tar:
-        for arcname, folder in (("tools", tools_dir), ("agents", agents_dir)):
+        for arcname, folder in parts:
             if not folder.is_dir():
                 continue
             for path in sorted(folder.rglob("*")):
