@@ -197,3 +197,32 @@ def test_a_package_the_index_lacks_is_a_dependency_error_and_no_new_version(
     history = json.loads(cli("tools", "history", "ghost", "--json").stdout)
     assert [h["version"] for h in history] == [1]
     assert os.listdir(isolated / LIB).count("ghost.py") == 1
+
+
+@pytest.mark.parametrize("answer, installs", [("y", True), ("n", False)])
+def test_ask_prompts_on_a_terminal(isolated: Path, index: PackageIndex, answer: str,
+                                   installs: bool) -> None:
+    import pty
+    import select
+    import subprocess
+    import sys
+    import time
+
+    _library(isolated, shout=SHOUT)
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "autoagent_core", "tools", "run", "shout", "--args",
+         '{"text": "hi"}'], stdin=follower, stderr=follower, stdout=subprocess.PIPE,
+        env={**os.environ, "AUTOAGENT_AUTO_INSTALL": "ask"}, cwd=isolated)
+    os.close(follower)
+    seen, deadline = b"", time.monotonic() + 60
+    while b"[y/N]" not in seen and time.monotonic() < deadline:
+        if select.select([leader], [], [], 1)[0]:
+            seen += os.read(leader, 4096)
+    assert b"tool 'shout' needs tinyfmt>=1 from the package index" in seen, seen
+    os.write(leader, answer.encode() + b"\n")
+    out, _ = proc.communicate(timeout=120)
+    os.close(leader)
+    assert (proc.returncode == 0) is installs, out
+    assert (json.loads(out) == "HI!") if installs else b"HI!" not in out
+    assert (isolated / DEPS / "locks" / "shout" / "v1.json").is_file() is installs

@@ -55,11 +55,16 @@ def _options(settings: Settings) -> list[str]:
     return options
 
 
+_USERINFO_RE = re.compile(r"(?<=://)[^/@\s]+@")
+
+
 def _detail(stderr: str) -> str:
-    """uv's explanation without the progress lines, on one line, bounded."""
+    """uv's explanation without the progress lines, on one line, bounded, and without the
+    credentials of an index URL (``https://user:token@host``)."""
     lines = [ln.strip(" ×╰─▶│") for ln in stderr.splitlines()]
     text = " ".join(ln for ln in lines if ln and not ln.startswith(("Resolved", "Using",
                                                                    "Prepared", "Installed")))
+    text = _USERINFO_RE.sub("***@", text)
     return text[:MAX_DETAIL_CHARS] or "uv failed without a message"
 
 
@@ -120,6 +125,8 @@ def install(pins: dict[str, str], settings: Settings) -> None:
     """Install exactly these versions into the tool environment."""
     if not pins:
         return
+    # bytecode now: tools run with -B on a read-only environment, so without it every call
+    # would compile each imported module again (requests + bs4: about a second a call)
     _run([uv_binary(), "pip", "install", "--python", str(env_python(settings)),
-          *_options(settings), *(f"{name}=={version}" for name, version in sorted(pins.items()))],
-         settings)
+          "--compile-bytecode", *_options(settings),
+          *(f"{name}=={version}" for name, version in sorted(pins.items()))], settings)
