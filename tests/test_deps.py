@@ -226,3 +226,30 @@ def test_ask_prompts_on_a_terminal(isolated: Path, index: PackageIndex, answer: 
     assert (proc.returncode == 0) is installs, out
     assert (json.loads(out) == "HI!") if installs else b"HI!" not in out
     assert (isolated / DEPS / "locks" / "shout" / "v1.json").is_file() is installs
+
+
+def test_a_tool_version_keeps_its_locked_versions_after_another_upgraded_them(
+        cli: CliFn, isolated: Path, index: PackageIndex) -> None:
+    _library(isolated, shout=SHOUT)
+    assert json.loads(cli("tools", "run", "shout", "--args", '{"text": "a"}').stdout) == "A!"
+    build_wheel(index.folder, "tinyfmt", "2.0",
+                {"tinyfmt/__init__.py": "def shout(text):\n    return text + ' (v2)'\n"})
+    # another tool declares the newer version: the shared environment now holds 2.0
+    _library(isolated, newer=SHOUT.replace("tinyfmt>=1", "tinyfmt>=2").replace(
+        "def shout", "def newer"))
+    newer = cli("tools", "run", "newer", "--args", '{"text": "b"}')
+    assert newer.returncode == 0 and json.loads(newer.stdout) == "b (v2)", newer
+    # shout v1 runs with the versions locked for it: 1.0 is put back before the call
+    again = cli("tools", "run", "shout", "--args", '{"text": "c"}')
+    assert again.returncode == 0 and json.loads(again.stdout) == "C!", again
+    assert "installing tinyfmt>=1" in again.stderr
+    # a rollback is a new version of old code: it reuses the old version's lock
+    cli("tools", "run", "newer", "--args", '{"text": "d"}')
+    (isolated / LIB / "shout.py").write_text(SHOUT.replace("text)", "text + '?')"))
+    assert json.loads(cli("tools", "run", "shout", "--args",
+                          '{"text": "e"}').stdout) == "e? (v2)"  # v2 of shout: newest
+    assert cli("tools", "rollback", "shout", "1").returncode == 0
+    rolled = cli("tools", "run", "shout", "--args", '{"text": "f"}')
+    assert rolled.returncode == 0 and json.loads(rolled.stdout) == "F!", rolled
+    report = json.loads(cli("tools", "deps", "shout", "--json").stdout)
+    assert report["version"] == 3 and report["locked"]["tinyfmt"] == "1.0"

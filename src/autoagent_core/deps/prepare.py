@@ -96,7 +96,8 @@ def prepare_call(tool: ToolVersion, settings: Settings,
         return policy.dependency_failure(spec.name, [], str(exc), settings)
     if not declared:
         return None
-    lock = locks.read_lock(settings, spec.name, spec.version)
+    lock = locks.read_lock(settings, spec.name, spec.version) or _same_code_lock(settings,
+                                                                                tool)
     if lock is not None and lock.get("declared") == declared:
         pins = {str(k): str(v) for k, v in lock["resolved"].items()}
         if not missing_pins(settings, pins):
@@ -113,6 +114,21 @@ def prepare_call(tool: ToolVersion, settings: Settings,
     if resolved is not None:
         locks.write_lock(settings, spec.name, spec.version, declared, resolved, spec.sha256)
     return failure
+
+
+def _same_code_lock(settings: Settings, tool: ToolVersion) -> dict[str, Any] | None:
+    """The lock of an earlier version with the same code (a rollback makes a new version
+    of old code: it keeps the old versions), copied for this version."""
+    spec = tool.spec
+    if not spec.sha256:
+        return None
+    for lock in locks.tool_locks(settings, spec.name).values():
+        if lock.get("sha256") == spec.sha256:
+            return locks.write_lock(settings, spec.name, spec.version,
+                                    list(lock.get("declared") or []),
+                                    {str(k): str(v) for k, v in lock["resolved"].items()},
+                                    spec.sha256)
+    return None
 
 
 def missing_module(result: ToolResult) -> str | None:
