@@ -253,3 +253,16 @@ def test_a_tool_version_keeps_its_locked_versions_after_another_upgraded_them(
     assert rolled.returncode == 0 and json.loads(rolled.stdout) == "F!", rolled
     report = json.loads(cli("tools", "deps", "shout", "--json").stdout)
     assert report["version"] == 3 and report["locked"]["tinyfmt"] == "1.0"
+
+
+def test_a_malformed_declaration_is_a_dependency_error_naming_the_problem(
+        cli: CliFn, isolated: Path) -> None:
+    _library(isolated, bad="# /// script\n# dependencies = \"requests\"\n# ///\n\n"
+                           "def bad():\n    return 1\n")
+    result = cli("tools", "run", "bad", "--json")
+    assert result.returncode == 1, result
+    error = json.loads(result.stdout)["error"]
+    assert error["class"] == "dependency"
+    assert error["message"] == ("tool 'bad': 'dependencies' in the '# /// script' block must "
+                                "be a list of strings")
+    assert "Traceback" not in result.stderr

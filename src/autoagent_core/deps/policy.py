@@ -59,8 +59,12 @@ def dependency_failure(tool: str, packages: list[str], reason: str,
 
     listed = ", ".join(packages)
     refused = "auto_install" in reason or "declined" in reason
-    message = (f"{listed} not installed for tool '{tool}': {reason}" if refused
-               else f"cannot install {listed} for tool '{tool}': {reason}")
+    if not packages:
+        message = f"tool '{tool}': {reason}"
+    elif refused:
+        message = f"{listed} not installed for tool '{tool}': {reason}"
+    else:
+        message = f"cannot install {listed} for tool '{tool}': {reason}"
     tips = []
     if refused:
         tips.append("allow installs with `autoagent config set auto_install yes` (or "
