@@ -118,6 +118,14 @@ def test_an_undeclared_import_is_installed_declared_and_rerun_without_a_model_tu
     assert missing == {**missing, "module": "dateutil", "distribution": "python-dateutil"}
     requests = [e for e in run.events if e["kind"] == "model_request"]
     assert len(requests) == 2  # one Coder reply, one Supervisor decision: no repair turn
+    run_dir = Path(run.summary["run_dir"])
+    timeline = (run_dir / "timeline.md").read_text()
+    for line in ("tool 'next_meeting' imports dateutil, which is not installed: it comes "
+                 "from python-dateutil", "installed python-dateutil==9.0 in",
+                 "saved tool 'next_meeting' as version 2, declaring python-dateutil"):
+        assert line in timeline, timeline
+    assert "installing python-dateutil for tool &#x27;next_meeting&#x27;" in (
+        run_dir / "timeline.html").read_text()
 
 
 @needs_bwrap

@@ -14,23 +14,12 @@ if TYPE_CHECKING:
 
 def stderr_notify(kind: str, /, **data: Any) -> None:
     """One line on stderr per install step (``tools run``: stdout stays the result)."""
-    name, packages = data.get("name"), ", ".join(data.get("packages") or [])
-    if kind == "dependency_install":
-        line = f"installing {packages} for tool '{name}' (auto_install={data.get('policy')})"
-    elif kind == "dependency_installed":
-        resolved = data.get("resolved") or {}
-        line = (f"installed {', '.join(f'{k}=={v}' for k, v in resolved.items())} "
-                f"in {data.get('duration_s', 0):.1f} s")
-    elif kind == "dependency_missing":
-        line = (f"tool '{name}' imports {data.get('module')}, which is not installed: "
-                f"it comes from {data.get('distribution')}")
-    elif kind == "dependency_declared":
-        line = (f"saved tool '{name}' as version {data.get('version')}, declaring "
-                f"{data.get('distribution')}; running it again")
-    else:
-        return
-    sys.stderr.write(f"autoagent: {line}\n")
-    sys.stderr.flush()
+    from autoagent_core.deps.events import summary
+
+    line = summary(kind, data)
+    if line is not None:
+        sys.stderr.write(f"autoagent: {line}\n")
+        sys.stderr.flush()
 
 
 def describe(store: ToolStore, settings: Settings, name: str,
