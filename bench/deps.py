@@ -3,7 +3,7 @@ fresh tool environment, and a call of a tool that imports them, with uv (what au
 does) against the same with pip.
 
 * uv: autoagent's own path, :func:`autoagent_core.deps.prepare.prepare_call` on a tool that
-  declares both packages: ``uv venv``, ``uv pip compile`` (the lock), ``uv pip install``.
+  declares both packages: ``uv pip compile`` (the lock), ``uv pip install --target``.
 * pip: ``python -m venv --without-pip`` and ``pip --python ENV install`` of the same two
   packages (``--isolated``: no configuration file or PIP_* variable of this machine).
 
@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from autoagent_core.config import Settings
-from autoagent_core.deps.environment import site_dir
+from autoagent_core.deps.environment import env_dir
 from autoagent_core.deps.prepare import prepare_call
 from autoagent_core.sandbox.launcher import run_tool
 from autoagent_core.store_types import ToolSpec, ToolVersion
@@ -66,7 +66,8 @@ def with_pip(root: Path, pip: list[str]) -> tuple[float, Path]:
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True)
     subprocess.run([*pip, "--isolated", "--disable-pip-version-check", "--python",
                     str(env / "bin" / "python"), "install", "--quiet", *PACKAGES], check=True)
-    return time.perf_counter() - start, site_dir(env)
+    tag = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    return time.perf_counter() - start, env / "lib" / tag / "site-packages"
 
 
 def call(settings: Settings, code: str) -> float:
@@ -99,7 +100,7 @@ def main() -> None:
             times["call (uv env)"].append(call(settings, TOOL))
             times["call (no deps)"].append(call(settings, EMPTY))
             # the same call with pip's environment where autoagent's would be
-            env_site = site_dir(root / "tools.deps" / "env")
+            env_site = env_dir(settings)
             shutil.rmtree(env_site)
             shutil.copytree(pip_site, env_site, symlinks=True)
             times["call (pip env)"].append(call(settings, TOOL))

@@ -19,7 +19,7 @@ from support.package_index import PackageIndex, build_wheel, serve_index
 
 LIB = ".permanent_tools"
 DEPS = ".permanent_tools.deps"
-SITE = f"{DEPS}/env/lib/python3.11/site-packages"
+SITE = f"{DEPS}/python3.11"
 SHOUT = ("# /// script\n"
          "# dependencies = [\"tinyfmt>=1\"]\n"
          "# ///\n"
@@ -30,12 +30,21 @@ needs_bwrap = pytest.mark.skipif(not strict_available(),
                                  reason="bubblewrap cannot build a sandbox here")
 
 
+def _leave_mark(path: Path) -> str:
+    return f"try:\n    open({str(path)!r}, 'w').close()\nexcept OSError:\n    pass\n"
+
+
 @pytest.fixture
 def index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[PackageIndex]:
     """The local index, set as autoagent's package index for every ``autoagent`` the test
     starts (with a uv cache of the test's own, so downloads are counted from zero)."""
     wheels = tmp_path / "wheels"
-    build_wheel(wheels, "tinybase", "1.0", {"tinybase/__init__.py": "BASE = '!'\n"})
+    # its .pth runs wherever an interpreter starts with the folder as its site: it leaves a
+    # mark where only a process outside the sandbox can write
+    marker = tmp_path / "pth-ran-outside-the-sandbox"
+    build_wheel(wheels, "tinybase", "1.0", {
+        "tinybase/__init__.py": "BASE = '!'\n",
+        "tinybase.pth": f"import os; exec({_leave_mark(marker)!r})\n"})
     build_wheel(wheels, "tinyfmt", "1.0",
                 {"tinyfmt/__init__.py": "from tinybase import BASE\n\n"
                                         "def shout(text):\n    return text.upper() + BASE\n"},
@@ -75,6 +84,9 @@ def test_a_declared_dependency_installs_locks_and_is_reused(
     assert lock["resolved"] == {"tinybase": "1.0", "tinyfmt": "1.0"}
     # autoagent's own environment is untouched: the packages are in the tool environment
     assert (isolated / SITE / "tinyfmt" / "__init__.py").is_file()
+    assert (isolated / SITE / "tinybase.pth").is_file()
+    assert not (isolated.parent / "pth-ran-outside-the-sandbox").exists()  # no package code
+    # ran outside the sandbox: wheels only, and no interpreter owns the folder
     with pytest.raises(ImportError):
         __import__("tinyfmt")
 

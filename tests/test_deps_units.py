@@ -9,7 +9,7 @@ import pytest
 
 from autoagent_core.config import Settings, load_settings
 from autoagent_core.deps import locks, policy
-from autoagent_core.deps.environment import installed, normalize, site_dir
+from autoagent_core.deps.environment import installed, normalize
 from autoagent_core.deps.modules import distribution_for
 from autoagent_core.deps.uv import _detail
 
@@ -49,10 +49,10 @@ def test_a_lock_round_trips_and_a_broken_one_is_ignored(tmp_path: Path) -> None:
 
 
 def test_installed_reads_dist_info_folders(tmp_path: Path) -> None:
-    site = site_dir(tmp_path / "env")
+    site = tmp_path / "site"
     for name in ("Tiny_Fmt-1.0.dist-info", "python_dateutil-9.0.dist-info", "junk"):
         (site / name).mkdir(parents=True)
-    assert installed(tmp_path / "env") == {"tiny-fmt": "1.0", "python-dateutil": "9.0"}
+    assert installed(site) == {"tiny-fmt": "1.0", "python-dateutil": "9.0"}
     assert normalize("Python_Dateutil") == "python-dateutil"
 
 

@@ -2,8 +2,8 @@
 
 ``<tools_dir>.deps/`` beside the library (``.permanent_tools.deps/`` by default)::
 
-    env/        a virtual environment made by ``uv venv`` for autoagent's own Python;
-                tools put its site folder on ``sys.path`` (read-only in the sandbox)
+    python3.11/ the site folder uv installs into (``uv pip install --target``), one per
+                Python version; tools put it on ``sys.path`` (read-only in the sandbox)
     locks/      <tool>/v<version>.json: the versions resolved for that tool version
     install.lock
 """
@@ -36,22 +36,20 @@ def deps_root(settings: Settings) -> Path:
     return tools.with_name(tools.name + DEPS_SUFFIX)
 
 
-def env_dir(settings: Settings) -> Path:
-    return deps_root(settings) / "env"
-
-
 def python_tag() -> str:
     return f"python{sys.version_info.major}.{sys.version_info.minor}"
 
 
-def site_dir(env: Path) -> Path:
-    """The environment's site folder (the layout of a POSIX virtual environment)."""
-    return env / "lib" / python_tag() / "site-packages"
+def env_dir(settings: Settings) -> Path:
+    """The tool environment: a site folder for autoagent's Python version, not a virtual
+    environment, so no interpreter ever starts with it as its own site-packages (which
+    would run the ``.pth`` files of the packages in it outside the sandbox)."""
+    return deps_root(settings) / python_tag()
 
 
 def tool_site(settings: Settings) -> Path | None:
     """The site folder tools import from, or None while nothing was ever installed."""
-    site = site_dir(env_dir(settings))
+    site = env_dir(settings)
     return site if site.is_dir() else None
 
 
@@ -60,10 +58,9 @@ def normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def installed(env: Path) -> dict[str, str]:
+def installed(site: Path) -> dict[str, str]:
     """Normalised distribution name -> version, from the ``*.dist-info`` folders of the
-    environment's site folder (read, never imported)."""
-    site = site_dir(env)
+    site folder (read, never imported)."""
     found: dict[str, str] = {}
     try:
         entries = os.listdir(site)

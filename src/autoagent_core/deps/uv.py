@@ -3,7 +3,8 @@ versions, install exact versions. Run by autoagent, outside the sandbox, never b
 
 uv rather than pip: it resolves and installs requests + beautifulsoup4 several times faster
 from a warm cache (``bench/deps.py``), its cache is shared by every environment on the
-machine, and ``uv pip install --python ENV`` fills an environment uv did not have to run in.
+machine, and ``uv pip install --target`` fills a site folder (upgrades and downgrades
+included) that no interpreter treats as its own.
 The ``uv`` wheel on PyPI ships the binary, so it comes with autoagent.
 
 Wheels only unless ``deps_build_from_source`` is set: building a source distribution runs
@@ -20,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from autoagent_core.deps.environment import deps_root, env_dir, normalize
+from autoagent_core.deps.environment import env_dir, normalize
 
 if TYPE_CHECKING:
     from autoagent_core.config import Settings
@@ -85,32 +86,17 @@ def _run(argv: list[str], settings: Settings, stdin: str | None = None) -> str:
     return done.stdout
 
 
-def env_python(settings: Settings) -> Path:
-    return env_dir(settings) / "bin" / "python"
-
-
 def ensure_env(settings: Settings) -> Path:
-    """The tool environment, created for autoagent's own Python when missing (made beside
-    and renamed into place, so a crash never leaves half an environment)."""
+    """The tool environment's folder, created when missing."""
     env = env_dir(settings)
-    if (env / "pyvenv.cfg").is_file():
-        return env
-    root = deps_root(settings)
-    root.mkdir(parents=True, exist_ok=True)
-    partial = root / f"env.partial-{os.getpid()}"
-    shutil.rmtree(partial, ignore_errors=True)
-    _run([uv_binary(), "venv", "--quiet", "--python", sys.executable, str(partial)], settings)
-    shutil.rmtree(env, ignore_errors=True)
-    os.replace(partial, env)
-    # the interpreter path inside was made for ``partial``: scripts are never run, only
-    # the site folder is read, so only pyvenv.cfg matters and it holds no such path
+    env.mkdir(parents=True, exist_ok=True)
     return env
 
 
 def resolve(requirements: list[str], settings: Settings) -> dict[str, str]:
     """``requirements`` and everything they need, as exact versions (normalised name ->
-    version) for the tool environment's Python."""
-    out = _run([uv_binary(), "pip", "compile", "-", "--python", str(env_python(settings)),
+    version) for autoagent's Python, which the tools run with."""
+    out = _run([uv_binary(), "pip", "compile", "-", "--python", sys.executable,
                 "--no-header", "--no-annotate", *_options(settings)], settings,
                stdin="\n".join(requirements) + "\n")
     pins: dict[str, str] = {}
@@ -127,6 +113,6 @@ def install(pins: dict[str, str], settings: Settings) -> None:
         return
     # bytecode now: tools run with -B on a read-only environment, so without it every call
     # would compile each imported module again (requests + bs4: about a second a call)
-    _run([uv_binary(), "pip", "install", "--python", str(env_python(settings)),
-          "--compile-bytecode", *_options(settings),
+    _run([uv_binary(), "pip", "install", "--target", str(env_dir(settings)), "--python",
+          sys.executable, "--compile-bytecode", *_options(settings),
           *(f"{name}=={version}" for name, version in sorted(pins.items()))], settings)
