@@ -167,14 +167,23 @@ def test_workers_install_the_versions_locked_on_the_submitting_machine(
         assert locked.returncode == 0, locked
         build_wheel(wheels, "tinyfmt", "2.0", {"tinyfmt/__init__.py": "V = 'v2'\n"})
         tool_script(isolated / "which.json", "which", "", {}, "done", create=False)
+        # a tool the worker writes without declaring its import: fixed and locked there
+        tool_script(isolated / "plain.json", "plain",
+                    "import tinyfmt\n\ndef plain():\n    return tinyfmt.V\n", {}, "done")
         write_tasks(isolated / "tasks.jsonl",
-                    [{"id": "w", "task": "which version", "script": "which.json"}])
+                    [{"id": "w", "task": "which version", "script": "which.json"},
+                     {"id": "p", "task": "plain version", "script": "plain.json"}])
         result = cli("batch", "tasks.jsonl", "--executor", "dask", "--scheduler", address,
                      "--json", "--env-from-host", "AUTOAGENT_PACKAGE_INDEX_URL",
                      "--env-from-host", "UV_NO_CONFIG", env=env, timeout=180)
         assert result.returncode == 0, result
-    row = read_results(isolated / "tasks.results.jsonl")[0]
-    session = json.loads(cli("sessions", "show", row["session_id"], "--json").stdout)
+    rows = {r["id"]: r for r in read_results(isolated / "tasks.results.jsonl")}
+    session = json.loads(cli("sessions", "show", rows["w"]["session_id"], "--json").stdout)
     ran = session["turns"][0]["results"][0]
     assert ran["ok"] is True and ran["result"] == "v1", ran  # the lock, not the newest
-    assert "tinyfmt-2.0-py3-none-any.whl" not in index.downloads
+    plain = json.loads(cli("sessions", "show", rows["p"]["session_id"], "--json").stdout)
+    assert plain["turns"][0]["results"][1]["result"] == "v2"  # resolved there: the newest
+    # the declared version came back with the lock the worker wrote for it
+    report = json.loads(cli("tools", "deps", "plain", "--json").stdout)
+    assert report["version"] == 2 and report["declared"] == ["tinyfmt"]
+    assert report["locked"] == {"tinyfmt": "2.0"}
