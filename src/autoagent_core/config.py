@@ -115,6 +115,19 @@ class Settings:
                                           minimum=1024)
     tool_result_max_bytes: int = _setting(1_000_000, "Largest JSON result of a tool, bytes",
                                           minimum=1024)
+    # tool dependencies (PEP 723), installed with uv into the library's tool environment
+    auto_install: str = _setting("", "Install the PyPI packages a tool declares or misses: "
+                                 "yes, ask (a prompt on a terminal, refused in a pipe) or "
+                                 "no; empty: yes in open and none mode, no in strict",
+                                 choices=("", "yes", "ask", "no"))
+    package_index_url: str = _setting("", "Package index (PEP 503 simple URL) tool "
+                                      "dependencies are installed from (empty: uv's own "
+                                      "default, PyPI)")
+    deps_build_from_source: bool = _setting(False, "Let uv build source distributions of "
+                                            "tool dependencies (runs package code outside "
+                                            "the sandbox); false: wheels only")
+    deps_install_timeout: float = _setting(300.0, "Seconds one dependency install may take",
+                                           minimum=1)
     # the run loop
     max_turns: int = _setting(10, "Turn limit of a run", minimum=1)
     protocol: str = _setting("auto", "How replies are asked for: auto (native tools, else "

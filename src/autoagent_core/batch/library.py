@@ -2,12 +2,14 @@
 
 * :func:`pack_library` makes a tar.gz of the tool library and the agent registry as they
   are at submission, named by the SHA-256 of its bytes, so a worker unpacks each archive
-  once and every task starts from a fresh copy of it.
+  once and every task starts from a fresh copy of it. The tool environment's locks travel
+  with it (``locks/``), not the environment: a worker installs the same versions.
 * :func:`learned` lists what a task added on the worker: every tool version whose code the
   submitted library did not hold (oldest first), the agents it created, and its session.
 * :func:`absorb` merges that into the submitting machine's stores: the tool store's own
   rule applies, so the same name with the same code is the same version and the same name
-  with other code becomes a new version, the earlier ones kept in the history.
+  with other code becomes a new version, the earlier ones kept in the history; a version
+  the worker locked dependencies for keeps that lock.
 """
 
 from __future__ import annotations
@@ -27,11 +29,16 @@ LEARNED_KEY = "learned"
 """The key of a result row holding what the task learned remotely (never written to RESULTS)."""
 
 
-def pack_library(tools_dir: Path, agents_dir: Path) -> tuple[bytes, str]:
-    """The archive of both folders (``tools/``, ``agents/``) and its SHA-256."""
+def pack_library(tools_dir: Path, agents_dir: Path,
+                 locks_dir: Path | None = None) -> tuple[bytes, str]:
+    """The archive of the folders (``tools/``, ``agents/``, ``locks/``: the versions
+    resolved for each tool version) and its SHA-256."""
     buffer = io.BytesIO()
+    parts = [("tools", tools_dir), ("agents", agents_dir)]
+    if locks_dir is not None:
+        parts.append(("locks", locks_dir))
     with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=6) as tar:
-        for arcname, folder in (("tools", tools_dir), ("agents", agents_dir)):
+        for arcname, folder in parts:
             if not folder.is_dir():
                 continue
             for path in sorted(folder.rglob("*")):
@@ -62,6 +69,7 @@ def learned(settings: Settings, session_id: str | None,
             before: set[tuple[str, str]], agents_before: set[str]) -> dict[str, Any]:
     """What the task added to the worker's copy of the library, as plain data."""
     from autoagent_core import layers
+    from autoagent_core.deps.locks import read_lock
 
     tools = layers.open_tool_store(settings)
     versions: list[dict[str, Any]] = []
@@ -72,7 +80,8 @@ def learned(settings: Settings, session_id: str | None,
             code = tools.get(spec.name, version.version).code
             versions.append({"name": spec.name, "code": code,
                              "description": version.description,
-                             "updated_at": version.updated_at})
+                             "updated_at": version.updated_at,
+                             "lock": read_lock(settings, spec.name, version.version)})
     versions.sort(key=lambda v: (v["updated_at"], v["name"]))
     agents = layers.open_agent_registry(settings)
     new_agents = [a.to_dict() for a in agents.list_agents() if a.name not in agents_before]
@@ -86,6 +95,7 @@ def absorb(settings: Settings, row: dict[str, Any]) -> list[str]:
     """Merge ``row[LEARNED_KEY]`` into this machine's stores; returns problems (one line
     each). The row's ``tools_created`` get the versions this library gave them."""
     from autoagent_core import layers
+    from autoagent_core.deps.locks import read_lock, write_lock
     from autoagent_core.types import AgentSpec
 
     data = row.pop(LEARNED_KEY, None)
@@ -98,6 +108,11 @@ def absorb(settings: Settings, row: dict[str, Any]) -> list[str]:
         try:
             spec = tools.save(item["name"], item["code"], item.get("description") or "")
             local_version[spec.name] = spec.version
+            lock = item.get("lock")  # the versions the worker resolved for this code
+            if isinstance(lock, dict) and isinstance(lock.get("resolved"), dict) and \
+                    read_lock(settings, spec.name, spec.version) is None:
+                write_lock(settings, spec.name, spec.version, list(lock.get("declared") or []),
+                           lock["resolved"], spec.sha256)
         except AutoagentError as exc:
             problems.append(f"tool {item.get('name')!r} not merged: {exc}")
     for created in row.get("tools_created") or []:

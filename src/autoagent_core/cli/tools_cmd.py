@@ -26,7 +26,7 @@ app = typer.Typer(help="Manage the tool library (list, show, run, history, rollb
 TOOLS_DIR = typer.Option(None, "--tools-dir", metavar="DIR",
                          help="Tool library folder (default .permanent_tools; TOOL_STORE_DIR).")
 SANDBOX = typer.Option(None, "--sandbox", metavar="strict|open|none",
-                       help="open: network, files in the working directory, subprocesses, pip "
+                       help="open: network, files in the working directory, subprocesses "
                             "(DANGEROUS_TOOLS=1, default); strict: no network, reads only the "
                             "system, writes only the scratch folder; none: no sandbox.")
 ALLOW_READ = typer.Option(None, "--allow-read", metavar="PATH",
@@ -109,8 +109,15 @@ def show(
 ) -> None:
     """A tool's code (highlighted on a terminal, plain in a pipe) and its spec."""
     tool = _store(_settings(tools_dir)).get(name, version)
+    from autoagent_core.errors import UsageError
+    from autoagent_core.tools.script_metadata import read_metadata
+
+    try:
+        declared = read_metadata(tool.code).dependencies
+    except UsageError:
+        declared = []
     if as_json:
-        print_json({**tool.spec.to_dict(), "code": tool.code})
+        print_json({**tool.spec.to_dict(), "code": tool.code, "dependencies": declared})
         return
     if not is_terminal():  # the exact code, for a file or a pipe
         sys.stdout.write(tool.code if tool.code.endswith("\n") else tool.code + "\n")
@@ -128,6 +135,8 @@ def show(
     out.print(heading)
     if spec.description:
         out.print(Text(safe_text(spec.description)))
+    if declared:
+        out.print(Text(safe_text(f"dependencies (PEP 723): {', '.join(declared)}")))
     out.print(Syntax(safe_text(tool.code), "python", line_numbers=True))
 
 
@@ -181,7 +190,10 @@ def run(
     if "." in name:  # a tool of a source beside the library (an MCP server's)
         result = _run_external(name, parsed, settings)
     else:
-        _, result = run_library_tool(_store(settings), name, parsed, settings, caller="cli")
+        from autoagent_core.deps.cli import stderr_notify
+
+        _, result = run_library_tool(_store(settings), name, parsed, settings, caller="cli",
+                                     notify=stderr_notify)
     if as_json:
         print_json(result.to_dict())
     else:
@@ -191,6 +203,32 @@ def run(
     if not result.ok:
         _print_failure(name, result)
         raise typer.Exit(1)
+
+
+@app.command("deps")
+def deps(
+    name: str = typer.Argument(..., help="Tool name."),
+    version: int = typer.Option(None, "--version", "-v", min=1, help="An earlier version."),
+    install: bool = typer.Option(False, "--install",
+                                 help="Install the declared packages now (as locked)."),
+    as_json: bool = typer.Option(False, "--json", help="The report as one JSON object."),
+    tools_dir: str = TOOLS_DIR,
+) -> None:
+    """The PyPI packages a tool declares (PEP 723) and the versions locked for it."""
+    from autoagent_core.deps.cli import describe, install_now, render
+
+    settings = _settings(tools_dir)
+    store = _store(settings)
+    if install:
+        problem = install_now(store, settings, name, version)
+        if problem is not None:
+            print(f"autoagent: {problem}", file=sys.stderr)
+            raise typer.Exit(1)
+    report = describe(store, settings, name, version)
+    if as_json:
+        print_json(report)
+    else:
+        sys.stdout.write(render(report))
 
 
 def _run_external(name: str, args: dict[str, Any], settings: Settings) -> ToolResult:

@@ -131,7 +131,7 @@ class ActionExecutor:
         else:
             try:
                 tool, result = run_library_tool(self.tools, name, args, self.settings,
-                                                caller=agent)
+                                                caller=agent, notify=self.bus.emit)
             except NotFoundError:
                 known = ", ".join(t.name for t in self.tools.list_tools()[:20]) or "none"
                 return failure("not_found", f"there is no tool named {name!r}",

@@ -274,6 +274,17 @@ def worker(request: dict[str, Any]) -> None:
     _exit(0)
 
 
+def add_tool_environment(site_folder: str) -> None:
+    """Put the tool environment's site folder on ``sys.path`` before autoagent's own
+    site-packages (a tool gets the versions locked for it), and read its ``.pth`` files."""
+    import site
+
+    position = next((i for i, entry in enumerate(sys.path)
+                     if entry.endswith(("site-packages", "dist-packages"))), len(sys.path))
+    sys.path.insert(position, site_folder)
+    site.addsitedir(site_folder)
+
+
 # --------------------------------------------------------------------------- supervisor
 def supervise(pid: int) -> dict[str, Any]:
     """Wait for the worker, reaping orphans when this process is a namespace's init."""
@@ -300,8 +311,8 @@ def main() -> None:
     RESULT_FD, STATUS_FD = int(request["result_fd"]), int(request["status_fd"])
     os.environ.pop("PWD", None)  # set by bwrap's chdir; the tool's environment stays minimal
     packages = request.get("packages")
-    if packages:  # what a tool's pip install put beside the library serves every tool
-        sys.path.append(packages)
+    if packages:  # the library's tool environment (read-only): autoagent installed it
+        add_tool_environment(packages)
     if request.get("landlock"):  # :mod:`autoagent_core.sandbox.landlock`, compiled
         exec(request["landlock"], globals())
     if request.get("abstract_scope"):

@@ -12,8 +12,11 @@ folder, an unreadable mode-000 file over a file).
 * strict: the root is an empty tmpfs; the system folders and the Python runtime are bound
   read-only, the scratch folder and ``--allow-write`` paths read-write, ``--allow-read``
   paths read-only. No network.
-* open: the whole file system read-only, then the working directory, the scratch folder,
-  the packages folder and ``--allow-write`` paths read-write.
+* open: the whole file system read-only, then the working directory, the scratch folder
+  and ``--allow-write`` paths read-write.
+
+Both modes bind the library's tool environment (``<tools_dir>.deps``) read-only, also where
+it lies inside the working directory: tools import from it and never write it.
 """
 
 from __future__ import annotations
@@ -36,19 +39,21 @@ HOME_SECRETS = (".ssh", ".netrc", ".aws", ".config/gcloud", ".docker", ".kube", 
                 ".local/share/keyrings", ".git-credentials", ".pypirc")
 RUNTIME_DIRS = ("/run", "/var/run")
 UNPRIVILEGED_ID = 65534  # the tool's uid/gid inside the namespace when the CLI is root
-PACKAGES_SUFFIX = ".packages"
 
 
 def packages_dir(settings: Settings) -> Path:
-    """Where a tool's ``pip install`` goes: ``<tools_dir>.packages`` beside the library."""
-    tools = settings.path("tools_dir").resolve()
-    return tools.with_name(tools.name + PACKAGES_SUFFIX)
+    """The library's tool environment and its locks (:mod:`autoagent_core.deps`), read-only
+    to tools."""
+    from autoagent_core.deps.environment import deps_root
+
+    return deps_root(settings).resolve()
 
 
 def protected_paths(settings: Settings, cwd: Path) -> list[Path]:
     """Read-only to tools in both modes: autoagent's stores, ``.git``, its installation."""
     paths = [settings.path(key).resolve() for key in
              ("tools_dir", "agents_dir", "sessions_dir", "log_dir")]
+    paths.append(packages_dir(settings))
     paths.append(cwd / ".git")
     paths += [Path(p).resolve() for p in _installation()]
     return _unique(paths)
@@ -119,7 +124,7 @@ class Layout:
             grants = [Path(p).expanduser().resolve() for p in self.settings.allow_write]
             base = [self.scratch, *grants]
             if self.mode == "open":
-                base = [self.cwd, self.packages, *base]
+                base = [self.cwd, *base]
             self._writable = _unique(base)
         return self._writable
 

@@ -19,7 +19,9 @@ Each call starts ``python -I -B child.pyc REQUEST`` (the bytecode of :mod:`child
 * with limits on the whole process tree (process count, memory and CPU summed over every
   process of the call: a cgroup or a watchdog, see :mod:`autoagent_core.sandbox.tree_limits`);
 * with a minimal environment (``PATH``, ``HOME`` and ``TMPDIR`` = the scratch folder,
-  ``LANG``, pip's target folder), so no API key, token or password of the user reaches it;
+  ``LANG``), so no API key, token or password of the user reaches it; ``pip`` on its PATH
+  refuses (tools declare packages, :mod:`autoagent_core.deps` installs them), and the
+  child puts the library's tool environment (read-only) on its own ``sys.path``;
 * results come back as JSON on a pipe of their own, at most ``tool_result_max_bytes``.
 """
 
@@ -114,11 +116,13 @@ def strict_available() -> bool:
 
 
 # --------------------------------------------------------------------------- environment
-def child_environment(workdir: Path, marker: str, packages: Path | None) -> dict[str, str]:
-    """The whole environment of a tool: nothing from the user's but PATH and LANG; pip
-    installs into the packages folder, which the tools' Python processes import from."""
+def child_environment(workdir: Path, marker: str, shims: Path | None) -> dict[str, str]:
+    """The whole environment of a tool: nothing from the user's but PATH and LANG, with
+    ``shims`` (a ``pip`` that refuses) first on PATH. No PYTHONPATH: the tool environment
+    reaches the tool's own interpreter only, through the request."""
+    path = os.environ.get("PATH") or DEFAULT_PATH
     env = {
-        "PATH": os.environ.get("PATH") or DEFAULT_PATH,
+        "PATH": f"{shims}{os.pathsep}{path}" if shims is not None else path,
         "HOME": str(workdir),
         "TMPDIR": str(workdir),
         "LANG": os.environ.get("LANG") or "C.UTF-8",
@@ -126,9 +130,6 @@ def child_environment(workdir: Path, marker: str, packages: Path | None) -> dict
         "PYTHONDONTWRITEBYTECODE": "1",
         MARKER_VAR: marker,
     }
-    if packages is not None:
-        env.update(PIP_TARGET=str(packages), PYTHONPATH=str(packages),
-                   PIP_DISABLE_PIP_VERSION_CHECK="1")
     return env
 
 
@@ -295,6 +296,7 @@ def run_tool(code: str, name: str, args: dict[str, Any], settings: Settings,
     Never raises for what the tool does (that is a failed :class:`ToolResult` with a
     classified error); raises :class:`SandboxError` when the mode cannot be enforced.
     """
+    from autoagent_core.deps.environment import tool_site, write_shims
     from autoagent_core.sandbox import confinement
 
     mode = sandbox_mode(settings)
@@ -329,14 +331,14 @@ def run_tool(code: str, name: str, args: dict[str, Any], settings: Settings,
             from autoagent_core.sandbox.network import start_call_network
 
             proxy, network = start_call_network(settings, control)
-        packages = layout.packages if layout is not None and mode == "open" else None
+        site = tool_site(settings)
         request = {
             "name": name, "code": code, "filename": f"{name}.py", "args": args,
             "strict": mode == "strict", "scratch": str(scratch),
             "abstract_scope": mode == "open",
             "landlock": landlock_code() if mode != "none" else None,
             "writable": [str(p) for p in layout.writable() if p.exists()] if layout else [],
-            "packages": str(layout.packages) if layout else None,
+            "packages": str(site) if site is not None else None,
             "network": network,
             "result_max_bytes": settings.tool_result_max_bytes,
             "limits": {"memory_bytes": settings.tool_memory_mb * 1024 * 1024,
@@ -358,7 +360,7 @@ def run_tool(code: str, name: str, args: dict[str, Any], settings: Settings,
         program.write_bytes(child_bytecode())
         argv = [*prefix, sys.executable, "-I", "-B", str(program), str(request_path)]
         try:
-            env = child_environment(scratch, marker, packages)
+            env = child_environment(scratch, marker, write_shims(control / "bin"))
             env.update(extra_env or {})
             proc = _start(argv, env, scratch,
                           (result_w, status_w, *keep), die_with_parent=mode == "none")

@@ -8,22 +8,37 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from autoagent_core.config import Settings
+    from autoagent_core.deps.prepare import Notify
     from autoagent_core.types import ToolResult, ToolStore, ToolVersion
 
 
 def run_library_tool(store: ToolStore, name: str, args: dict[str, Any], settings: Settings,
-                     caller: str) -> tuple[ToolVersion, ToolResult]:
-    """The tool's current version and the outcome of running it with ``args``.
+                     caller: str, notify: Notify | None = None,
+                     ) -> tuple[ToolVersion, ToolResult]:
+    """The tool version that ran (a new one when a missing module was declared) and the
+    outcome of running it with ``args``.
+
+    The tool's declared dependencies are installed first, as locked; a module it misses is
+    installed and declared and the call made again (:mod:`autoagent_core.deps.prepare`,
+    each step reported through ``notify(kind, **fields)``).
 
     Raises ``NotFoundError``/``InvalidNameError`` for an unknown or invalid name and
     ``SandboxError`` when the chosen sandbox mode cannot be enforced; what the tool itself
     does is a failed result, never an exception."""
+    from autoagent_core.deps.prepare import run_with_dependencies
     from autoagent_core.sandbox.launcher import run_tool
 
-    tool = store.get(name)
-    result = run_tool(tool.code, name, args, settings)
+    def run(version: ToolVersion) -> ToolResult:
+        return run_tool(version.code, name, args, settings)
+
+    tool, result = run_with_dependencies(store, store.get(name), settings, run,
+                                         notify or _quiet)
     error = result.error or {}
     store.record_run(name, result.ok,
                      None if result.ok else f"{error.get('class')}: {error.get('message')}",
                      caller=caller, duration_s=result.duration_s)
     return tool, result
+
+
+def _quiet(kind: str, /, **data: Any) -> None:
+    return None

@@ -10,7 +10,9 @@ output flood). :func:`classify` turns that into the error the agents and the use
 
 Classes: syntax, missing_module, name, type, signature_mismatch, value, key, index,
 zero_division, attribute, timeout, memory, cpu, processes, output_too_large, network,
-file_not_found, permission, not_json_serializable, file_too_large, exception.
+file_not_found, permission, not_json_serializable, file_too_large, exception, and
+``dependency`` (a declared or missing package that autoagent may not or could not install,
+:mod:`autoagent_core.deps.policy`).
 
 ``memory``, ``cpu``, ``processes`` and ``timeout`` are the limits of a call's whole
 process tree (:mod:`autoagent_core.sandbox.tree_limits`); each names the setting to raise.
@@ -27,7 +29,7 @@ ERROR_CLASSES: tuple[str, ...] = (
     "index", "zero_division", "attribute", "timeout", "memory", "cpu", "processes",
     "output_too_large",
     "network", "file_not_found", "permission", "not_json_serializable", "file_too_large",
-    "exception",
+    "exception", "dependency",
 )
 
 MAX_MESSAGE_CHARS = 2000
@@ -126,6 +128,8 @@ def classify(raw: dict[str, Any], *, name: str, settings: Any, strict: bool) -> 
     }
     if exc_type:
         error["exception"] = exc_type
+    if kind == "missing_module" and raw.get("module"):
+        error["module"] = str(raw["module"])
     return error
 
 
@@ -225,8 +229,9 @@ def _missing_module_tips(raw: dict[str, Any]) -> list[str]:
         tips.append(f"'{module}' is part of the standard library but is missing from this "
                     "Python build; avoid it")
     else:
-        tips.append(f"'{module}' is not installed where tools run; it may be installable from "
-                    f"PyPI (`pip install {pypi}` in autoagent's environment)")
+        tips.append(f"'{module}' is not installed in the tool environment: declare its PyPI "
+                    f"package at the top of the tool's code (# /// script, # dependencies = "
+                    f"[\"{pypi}\"], # ///) and autoagent installs it (setting auto_install)")
     if alternative:
         tips.append(f"or use the standard library instead: {alternative}")
     else:

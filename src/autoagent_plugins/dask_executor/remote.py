@@ -3,7 +3,8 @@
 The worker shares no folder with the submitting machine. The library archive arrives once
 per worker (scattered with ``broadcast=True``) and is unpacked once per archive hash into
 the worker's temp folder; each task copies it into its own temp folder, where its stores
-(tools, agents, sessions, timelines) live, and returns its result with what it learned
+(tools, agents, sessions, timelines, and the tool environment, installed with uv from the
+shipped locks as tools need it) live, and returns its result with what it learned
 (:func:`autoagent_core.batch.library.learned`). The temp folder is removed afterwards.
 """
 
@@ -34,6 +35,8 @@ def _library_copy(archive: bytes, sha: str, work: Path) -> None:
     for part in ("tools", "agents"):
         if (cache / part).is_dir():
             shutil.copytree(cache / part, work / part)
+    if (cache / "locks").is_dir():  # the tool environment is installed from these
+        shutil.copytree(cache / "locks", work / "tools.deps" / "locks")
 
 
 def run_remote(job: dict[str, Any], archive: bytes, sha: str) -> dict[str, Any]:

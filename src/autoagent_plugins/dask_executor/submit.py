@@ -66,7 +66,10 @@ class DaskExecutor:
 
         settings = self.options.settings
         payloads = [self._payload(job) for job in jobs]
-        archive, sha = pack_library(settings.path("tools_dir"), settings.path("agents_dir"))
+        from autoagent_core.deps.environment import deps_root
+
+        archive, sha = pack_library(settings.path("tools_dir"), settings.path("agents_dir"),
+                                    deps_root(settings) / "locks")
         library = self.client.scatter(archive, broadcast=True, hash=False)
         batch = uuid.uuid4().hex[:8]
         by_key: dict[str, str] = {}

@@ -4,9 +4,11 @@ Every piece of text goes through :func:`html.escape` here (see :mod:`.html`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 from typing import Any
 
+from autoagent_core.deps.events import KINDS as DEPENDENCY_KINDS
 from autoagent_plugins.timeline.model import (
     dict_of,
     format_duration,
@@ -257,6 +259,14 @@ def _skip(data: dict[str, Any]) -> str:
     return ""
 
 
+def _dependency(kind: str) -> Callable[[dict[str, Any]], str]:
+    """A tool dependency step (:mod:`autoagent_core.deps.events`) as one line."""
+    from autoagent_core.deps.events import summary
+
+    return lambda data: item(f'<span class="muted">{e(summary(kind, data) or kind)}</span>',
+                             "")
+
+
 RENDERERS = {
     "run_started": _skip,
     "turn_started": _skip,
@@ -274,6 +284,7 @@ RENDERERS = {
     "final_answer": _final_answer,
     "error": _error,
     "interrupted": _interrupted,
+    **{kind: _dependency(kind) for kind in DEPENDENCY_KINDS},
 }
 
 

@@ -8,8 +8,10 @@ Markdown viewer never turns it into HTML or links.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
+from autoagent_core.deps.events import KINDS as DEPENDENCY_KINDS
 from autoagent_plugins.timeline.base import BufferedRecorder
 from autoagent_plugins.timeline.model import (
     RunView,
@@ -281,6 +283,13 @@ def _skip(data: dict[str, Any]) -> list[str]:
     return []
 
 
+def _dependency(kind: str) -> Callable[[dict[str, Any]], list[str]]:
+    """A tool dependency step (:mod:`autoagent_core.deps.events`) as one heading."""
+    from autoagent_core.deps.events import summary
+
+    return lambda data: [f"### {inline(summary(kind, data) or kind)}", ""]
+
+
 _RENDERERS = {
     "run_started": _run_started,
     "model_request": _skip,
@@ -296,6 +305,7 @@ _RENDERERS = {
     "final_answer": _final_answer,
     "error": _error,
     "interrupted": _interrupted,
+    **{kind: _dependency(kind) for kind in DEPENDENCY_KINDS},
 }
 
 
