@@ -83,6 +83,8 @@ def list_(
                       title=f"{len(tools)} tool(s)")
         for t in tools:
             runs = f"{t.runs}" + (f" ({t.failures} failed)" if t.failures else "")
+            if t.tool_stats:  # the original AutoAgent's telemetry
+                runs += f", score {float(t.tool_stats.get('score') or 0):.2f}"
             table.add_row(t.name, f"v{t.version}", t.signature(), runs, one_line(t.description, 70))
         console().print(table)
         return
@@ -117,6 +119,10 @@ def show(
               f"(failed {spec.failures})")
     if spec.description:
         out.print(spec.description)
+    if spec.tool_stats:
+        from autoagent_core.tools.telemetry import stats_line
+
+        out.print(f"telemetry: {stats_line(spec.name, spec.tool_stats)}")
     out.print(Syntax(tool.code, "python", line_numbers=True))
 
 

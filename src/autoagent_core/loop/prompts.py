@@ -169,6 +169,9 @@ def summarize_turn(turn: Turn) -> str:
                      .rstrip() + f" {status}")
     decision = turn.decision or {}
     feedback = clip(str(decision.get("feedback", "")), 200)
+    reply = original_reply(turn) if not parts else None
+    if reply:  # a turn of the original AutoAgent: what its Coder said is the record
+        parts.append(f"you said: {clip(' '.join(reply.split()), 300)}")
     actions = "; ".join(parts) if parts else "no usable action"
     return (f"- turn {turn.index}: {actions}; supervisor: {decision.get('decision', 'none')}"
             + (f" ({feedback})" if feedback else ""))
@@ -183,6 +186,15 @@ def instruction_of(turn: Turn) -> str | None:
         if message.get("kind") == "instruction":
             return str(message.get("content", ""))
     return None
+
+
+def original_reply(turn: Turn) -> str | None:
+    """What the original AutoAgent's Coder (and agents) said in a turn rebuilt from its
+    transcript; None for autoagent's own turns."""
+    parts = [str(m.get("content", "")) if m.get("agent") == "coder"
+             else f"[{m.get('agent')}] {m.get('content', '')}" for m in turn.messages
+             if m.get("kind") == "original" and m.get("agent") != "context"]
+    return "\n\n".join(parts) or None
 
 
 def coder_reply_text(turn: Turn, agent: str = "coder") -> str | None:
@@ -221,12 +233,16 @@ def coder_messages(session: Session, system: str, max_turns_left: int,
         instruction = instruction_of(turn)
         if instruction and turn is not turns[0]:
             _add_user(messages, f"New instruction from the user: {instruction}")
-        reply = coder_reply_text(turn)
+        original = original_reply(turn)
+        reply = original or coder_reply_text(turn)
         if reply is None:
             _add_user(messages, f"(turn {turn.index}: you gave no usable reply)")
         else:
             messages.append(Message("assistant", clip(reply, REPLY_MAX_CHARS)))
         body = f"Results of your actions (turn {turn.index}):\n{render_results(turn, 'coder')}"
+        if original and not turn.results:
+            body = (f"(turn {turn.index} was run by the original AutoAgent: the tool used, "
+                    "its arguments and its result are in your message above)")
         consulted = render_results(turn, "supervisor")
         if any(r.get("agent") == "supervisor" for r in turn.results):
             body += f"\n\nThe Supervisor consulted agents:\n{consulted}"

@@ -125,9 +125,24 @@ class FileSessionStore:
     def _row_of(self, session: Session) -> dict[str, Any]:
         """The index row of a session read from disk (only the task needs redacting)."""
         task = self.redactor.text(session.task) if self.redactor is not None else session.task
-        return index_row({"task": task, "status": session.status, "turns": session.turns,
-                          "created_at": session.created_at,
-                          "updated_at": session.updated_at, "model": session.model})
+        row = index_row({"task": task, "status": session.status, "turns": session.turns,
+                         "created_at": session.created_at,
+                         "updated_at": session.updated_at, "model": session.model})
+        row["turns"] = session.turn_count
+        return row
+
+    def _original_turns(self, sid: str, row: Any) -> None:
+        """An index row the original AutoAgent wrote has no turn count: take its session's
+        ``metadata.total_turns`` (read only; the index is left as it is)."""
+        if not isinstance(row, dict) or type(row.get("turns")) is int:
+            return
+        try:
+            meta = atomic.read_json(self.path_of(sid)).get("metadata")
+        except (OSError, UsageError, StorageError, atomic.CorruptFileError, AttributeError):
+            return
+        total = meta.get("total_turns") if isinstance(meta, dict) else None
+        if type(total) is int:
+            row["turns"] = total
 
     # ------------------------------------------------------------------ protocol
     def new_id(self) -> str:
@@ -196,6 +211,7 @@ class FileSessionStore:
             rows = self.index.read()
         out = []
         for sid, row in rows.items():
+            self._original_turns(sid, row)
             summary = summary_from_row(sid, row)
             if summary is not None and (status is None or summary.status == status):
                 out.append(summary)

@@ -63,6 +63,7 @@ class FilesystemToolStore(FolderScan):
         self._lock_depth = 0
         self._cleaned = False
         self._warned: set[str] = set()
+        self._original_layout = False  # the manifest last read was the original's
 
     # ------------------------------------------------------------------ paths
     def _file(self, name: str) -> Path:
@@ -130,11 +131,15 @@ class FilesystemToolStore(FolderScan):
         """Manifest entries by name; a corrupt manifest is set aside and rebuilt."""
         path = contained_path(self.directory, fmt.MANIFEST_NAME)
         try:
-            return fmt.parse_manifest(atomic.read_json(path), path)
+            data = atomic.read_json(path)
+            entries = fmt.parse_manifest(data, path)
         except FileNotFoundError:
+            self._original_layout = False
             return {}
         except atomic.CorruptFileError as exc:
             return self._recover(exc)
+        self._original_layout = not (isinstance(data, dict) and "schema_version" in data)
+        return entries
 
     def _recover(self, exc: atomic.CorruptFileError) -> dict[str, dict[str, Any]]:
         with self._lock():
@@ -159,10 +164,17 @@ class FilesystemToolStore(FolderScan):
                                  fsync=self.fsync)
 
     def _synced(self) -> tuple[dict[str, dict[str, Any]], set[str]]:
-        """Manifest entries with every file change registered, and the names with a file."""
+        """Manifest entries with every file change registered, and the names with a file.
+
+        In autoagent's own library a new or hand-edited ``.py`` is recorded here, once; in
+        a folder the original AutoAgent wrote (its manifest has no ``schema_version``),
+        reading writes nothing: such files are described in memory until the next save
+        or call."""
         entries = self._load_entries()
         visible, dirty = self._scan(entries, apply=False)
-        if dirty:
+        if dirty and self._original_layout:
+            visible, _ = self._scan(entries, apply=True, persist=False)
+        elif dirty:
             with self._lock():
                 entries = self._load_entries()
                 visible, dirty = self._scan(entries, apply=True)
@@ -269,7 +281,7 @@ class FilesystemToolStore(FolderScan):
             self._record_version(name, code, spec, history)
             atomic.atomic_write_bytes(path, code.encode("utf-8"), fsync=self.fsync)
             stat = path.stat()
-            entries[name] = fmt.entry_of(spec, (stat.st_mtime_ns, stat.st_size))
+            entries[name] = fmt.entry_of(spec, (stat.st_mtime_ns, stat.st_size), cur, path)
             self._write_manifest(entries)
         return spec
 
@@ -307,7 +319,8 @@ class FilesystemToolStore(FolderScan):
         validate_tool_name(name)
         with self._lock():
             entries = self._load_entries()
-            entry = entries.get(name)
+            visible, _ = self._scan(entries, apply=True, only=name)
+            entry = entries.get(name) if name in visible else None
             if entry is None:
                 raise NotFoundError(f"no tool '{name}' in {self.directory}")
             now = utc_now()
@@ -316,6 +329,10 @@ class FilesystemToolStore(FolderScan):
                 entry["failures"] = int(entry.get("failures", 0)) + 1
             entry["last_error"] = None if ok else (error or "failed")[:MAX_ERROR_CHARS]
             entry["last_run"] = now
+            from autoagent_core.tools.telemetry import update
+
+            entry["tool_stats"] = update(entry.get("tool_stats"), ok,
+                                         (duration_s or 0.0) * 1000, error)
             self._write_manifest(entries)
             run_log.append(self._version_dir(name) / run_log.RUN_LOG_NAME, {
                 "at": now, "caller": caller or "unknown", "version": entry.get("version"),
