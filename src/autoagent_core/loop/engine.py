@@ -161,7 +161,7 @@ class RunLoop:
                 error = error or exc
         duration = time.monotonic() - started
         self.bus.emit("run_finished", status=session.status, answer=session.answer,
-                      turns=len(session.turns), usage=session.usage.to_dict(),
+                      turns=session.turn_count, usage=session.usage.to_dict(),
                       duration_s=round(duration, 3))
         return RunOutcome(session, run_dir, duration, error, done_turns)
 

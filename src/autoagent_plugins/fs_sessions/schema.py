@@ -241,6 +241,8 @@ def index_row(data: dict[str, Any]) -> dict[str, Any]:
         "created_at": data["created_at"],
         "updated_at": data["updated_at"],
         "model": data.get("model", ""),
+        # the original AutoAgent's row also has these
+        "tags": (data.get("metadata") or {}).get("tags", []),
     }
 
 

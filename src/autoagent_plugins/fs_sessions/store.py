@@ -160,7 +160,7 @@ class FileSessionStore:
         path = self.path_of(session.id)
         data, raw = self._encode(session)
         self._write(path, raw, exclusive=True)
-        self._put_row(session.id, index_row(data))
+        self._put_row(session.id, {**index_row(data), "path": str(path.absolute())})
 
     def save(self, session: Session) -> None:
         """Write the whole session (atomic) and append its index row. Sets
@@ -169,7 +169,7 @@ class FileSessionStore:
         session.updated_at = utc_now()
         data, raw = self._encode(session)
         self._write(path, raw, exclusive=False)
-        self._put_row(session.id, index_row(data))
+        self._put_row(session.id, {**index_row(data), "path": str(path.absolute())})
 
     def load(self, session_id: str) -> Session:
         path = self.path_of(session_id)
