@@ -169,7 +169,7 @@ def run(
         raise UsageError(f"--args must be a JSON object such as '{{\"x\": 1}}', "
                          f"not {type(parsed).__name__}")
     settings = _settings(tools_dir, sandbox, allow_read, allow_write)
-    if "." in name:  # a tool of a source beside the library (an MCP server's)
+    if "." in name or ":" in name:  # a tool of a source (an MCP server's: SERVER.TOOL)
         result = _run_external(name, parsed, settings)
     else:
         _, result = run_library_tool(_store(settings), name, parsed, settings, caller="cli")

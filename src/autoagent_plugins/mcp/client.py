@@ -86,7 +86,7 @@ class McpToolSource:
     def __init__(self, settings: Settings, servers: dict[str, ServerConfig] | None = None,
                  warn: Any = None) -> None:
         self.settings = settings
-        configs = all_servers() if servers is None else servers
+        configs = all_servers(settings=settings) if servers is None else servers
         self.servers = {name: _Server(cfg) for name, cfg in configs.items()}
         self._warn = warn or (lambda m: print(f"autoagent: warning: {m}", file=sys.stderr))
         self._portal_cm: Any = None
@@ -96,14 +96,23 @@ class McpToolSource:
         self._logs = Path(tempfile.mkdtemp(prefix="autoagent-mcp-"))
 
     # ------------------------------------------------------------------ the protocol
+    @staticmethod
+    def _split(name: str) -> tuple[str, str]:
+        """``SERVER.TOOL``, or the original AutoAgent's ``SERVER:TOOL``."""
+        sep = "." if "." in name else ":"
+        prefix, found, tool = name.partition(sep)
+        return (prefix, tool) if found else ("", "")
+
     def owns(self, name: str) -> bool:
-        return name.partition(".")[0] in self.servers and "." in name
+        return self._split(name)[0] in self.servers
 
     def list_tools(self) -> list[ExternalTool]:
         self._start(list(self.servers))
         out = []
         for name, server in self.servers.items():
             for tool in server.tools:
+                if not server.config.allows(tool.name):
+                    continue
                 spec = ToolSpec(name=f"{name}.{tool.name}",
                                 description=" ".join((tool.description or "").split()),
                                 parameters=dict(tool.input_schema or {"type": "object"}))
@@ -116,7 +125,8 @@ class McpToolSource:
         return self.servers[name].tools
 
     def call(self, name: str, args: dict[str, Any]) -> ToolResult:
-        prefix, _, tool = name.partition(".")
+        prefix, tool = self._split(name)
+        name = f"{prefix}.{tool}"
         server = self.servers.get(prefix)
         if server is None:
             return _failure("not_found", f"there is no MCP server named {prefix!r}")
@@ -126,6 +136,9 @@ class McpToolSource:
                             f"MCP server '{prefix}' is not available: {server.error}",
                             "use other tools, or check the server with "
                             f"'autoagent mcp tools {prefix}'")
+        if not server.config.allows(tool):
+            return _failure("not_allowed", f"MCP tool {name} is not in the allow_list of "
+                            f"server '{prefix}'")
         if server.tools and tool not in {t.name for t in server.tools}:
             known = ", ".join(f"{prefix}.{t.name}" for t in server.tools[:20])
             return _failure("not_found", f"MCP server '{prefix}' has no tool {tool!r}",

@@ -6,8 +6,13 @@
 * A project's ``.mcp.json`` in the working directory, the format other MCP clients use:
   ``{"mcpServers": {"NAME": {"command": ..., "args": [...], "env": {...}} | {"url": ...}}}``.
 
-On a name in both, the user config wins: a repository cannot replace a server the user set
-up under that name.
+* The original AutoAgent's ``MCP_STDIO`` setting: a JSON list of ``{"name", "cmd",
+  "args", "env", "allow_list": [fnmatch patterns of the tools offered], "timeout"}``. From
+  the environment or the user config it is the user's own; from a project's ``.env`` (its
+  usual home in the original) it counts as a project server, like ``.mcp.json``'s.
+
+On a name in several, the user's own wins: a repository cannot replace a server the user
+set up under that name.
 """
 
 from __future__ import annotations
@@ -35,6 +40,13 @@ class ServerConfig:
     env: dict[str, str] = field(default_factory=dict)
     url: str = ""
     origin: str = "user"  # "user" (config file) or the path of a .mcp.json
+    # fnmatch patterns of the tools offered (the original's MCP_STDIO); empty: every tool
+    allow_list: list[str] = field(default_factory=list)
+
+    def allows(self, tool: str) -> bool:
+        from fnmatch import fnmatchcase
+
+        return not self.allow_list or any(fnmatchcase(tool, p) for p in self.allow_list)
 
     @property
     def transport(self) -> str:
@@ -106,9 +118,56 @@ def project_servers(cwd: Path | None = None) -> dict[str, ServerConfig]:
             if isinstance(name, str) and NAME_RE.match(name)}
 
 
-def all_servers(cwd: Path | None = None) -> dict[str, ServerConfig]:
-    """Every configured server by name; the user config wins over ``.mcp.json``."""
-    return {**project_servers(cwd), **user_servers()}
+def _stdio_server(n: int, raw: Any, origin: str) -> ServerConfig:
+    where = f"MCP_STDIO[{n}] ({origin})"
+    if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) \
+            or not NAME_RE.match(raw["name"]):
+        raise ConfigError(f"{where}: each server needs a 'name' (a letter, then letters, "
+                          "digits, '_' or '-')")
+    cmd, args, env = raw.get("cmd", raw.get("command")), raw.get("args", []), raw.get("env")
+    allow = raw.get("allow_list", [])
+    if not isinstance(cmd, str) or not cmd:
+        raise ConfigError(f"{where}: 'cmd' must be the command to start")
+    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+        raise ConfigError(f"{where}: 'args' must be a list of strings")
+    if env is not None and not isinstance(env, dict):
+        raise ConfigError(f"{where}: 'env' must be an object")
+    if not isinstance(allow, list) or not all(isinstance(a, str) for a in allow):
+        raise ConfigError(f"{where}: 'allow_list' must be a list of patterns")
+    return ServerConfig(raw["name"], cmd, list(args),
+                        {str(k): str(v) for k, v in (env or {}).items()}, "", origin,
+                        list(allow))
+
+
+def stdio_servers(settings: Any = None) -> tuple[dict[str, ServerConfig], bool]:
+    """The servers of ``MCP_STDIO`` and whether they come from a project's ``.env``."""
+    if settings is None:
+        from autoagent_core.config import load_settings
+
+        settings = load_settings()
+    raw_text = str(getattr(settings, "mcp_stdio", "") or "").strip()
+    if not raw_text:
+        return {}, False
+    source = settings.sources.get("mcp_stdio", "")
+    from_project = source.startswith(".env")
+    origin = str(Path.cwd() / ".env") if from_project else f"MCP_STDIO ({source})"
+    try:
+        data = json.loads(raw_text)
+    except ValueError as exc:
+        raise ConfigError(f"MCP_STDIO ({source}) is not valid JSON: {exc}") from None
+    if not isinstance(data, list):
+        raise ConfigError(f"MCP_STDIO ({source}) must be a JSON list of servers")
+    servers = [_stdio_server(n, raw, origin) for n, raw in enumerate(data)]
+    return {s.name: s for s in servers}, from_project
+
+
+def all_servers(cwd: Path | None = None, settings: Any = None) -> dict[str, ServerConfig]:
+    """Every configured server by name; the user's own (config file, ``MCP_STDIO`` from the
+    environment or the config) win over a project's (``.mcp.json``, ``MCP_STDIO`` from its
+    ``.env``)."""
+    stdio, from_project = stdio_servers(settings)
+    project = {**project_servers(cwd), **(stdio if from_project else {})}
+    return {**project, **({} if from_project else stdio), **user_servers()}
 
 
 def _write_table(table: dict[str, Any]) -> Path:
