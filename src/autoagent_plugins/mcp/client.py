@@ -130,15 +130,15 @@ class McpToolSource:
         server = self.servers.get(prefix)
         if server is None:
             return _failure("not_found", f"there is no MCP server named {prefix!r}")
+        if not server.config.allows(tool):
+            return _failure("not_allowed", f"MCP tool {name} is not in the allow_list of "
+                            f"server '{prefix}'")
         self._start([prefix])
         if server.client is None:
             return _failure("mcp_unavailable",
                             f"MCP server '{prefix}' is not available: {server.error}",
                             "use other tools, or check the server with "
                             f"'autoagent mcp tools {prefix}'")
-        if not server.config.allows(tool):
-            return _failure("not_allowed", f"MCP tool {name} is not in the allow_list of "
-                            f"server '{prefix}'")
         if server.tools and tool not in {t.name for t in server.tools}:
             known = ", ".join(f"{prefix}.{t.name}" for t in server.tools[:20])
             return _failure("not_found", f"MCP server '{prefix}' has no tool {tool!r}",
