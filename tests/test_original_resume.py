@@ -202,3 +202,22 @@ def test_agent_task_is_the_task_when_none_is_given(cli: CliFn, isolated: Path) -
     (isolated / ".env").unlink()
     missing = cli("run", "--script", script_path("happy_path"), input="")
     assert missing.returncode == 2, str(missing)
+
+
+def test_the_original_telemetry_ranks_tools_in_the_coders_prompt(
+        cli: CliFn, original_copy: Path) -> None:
+    """Session 20251026_132201 scored scrape_all_quotes 0.8 and scrape_quotes 0.6."""
+    result = cli("run", "Also count the quotes", "--session-id", "20251026_132201",
+                 "--script", script_path("happy_path"), "--json")
+    assert result.returncode == 0, str(result)
+    run_dir = original_copy / json.loads(result.stdout)["run_dir"]
+    events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
+    request = next(e["data"] for e in events if e["kind"] == "model_request"
+                   and e["data"]["agent"] == "coder")
+    system = request["messages"][0]["content"]
+    lines = [line for line in system.splitlines() if line.startswith("- scrape")]
+    assert lines[0].startswith("- scrape_all_quotes(") and "[score 0.80]" in lines[0]
+    assert lines[1].startswith("- scrape_quotes(") and "[v14] [score 0.60]" in lines[1]
+    saved = original_load_session(original_copy / ".sessions" / "20251026_132201.json")
+    stats = saved["custom_data"]["tool_stats"]
+    assert stats["sum_list"]["calls"] == 1 and stats["scrape_all_quotes"]["score"] == 0.8

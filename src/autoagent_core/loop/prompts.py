@@ -52,20 +52,27 @@ def as_json(value: Any) -> str:
 
 
 def relevant_tools(tools: list[ToolSpec], query: str, limit: int,
-                   preferred: set[str]) -> list[ToolSpec]:
+                   preferred: set[str], scores: dict[str, float] | None = None
+                   ) -> list[ToolSpec]:
     """At most ``limit`` tools: those this session made or used first, then the most
-    relevant to ``query`` (BM25 over names and descriptions)."""
+    relevant to ``query`` (BM25 over names and descriptions); each group ordered by the
+    tools' telemetry score (the original AutoAgent's ranking), best first."""
+    scores = scores or {}
     first = [t for t in tools if t.name in preferred][:limit]
     rest = [t for t in tools if t.name not in preferred]
     picked = rank(rest, query, limit - len(first), lambda t: (t.name, t.description))
-    return first + picked
+    by_score = lambda t: -scores.get(t.name, 0.0)  # noqa: E731 - stable: ties keep order
+    return sorted(first, key=by_score) + sorted(picked, key=by_score)
 
 
-def render_tools(listed: list[ToolSpec], total: int) -> str:
+def render_tools(listed: list[ToolSpec], total: int,
+                 scores: dict[str, float] | None = None) -> str:
     if not listed:
         return ("(none yet: create the tools you need)" if total == 0 else
                 f"({total} tools in the library, none matches this task: create what you need)")
-    lines = [f"- {t.signature()}{f' [v{t.version}]' if t.version > 1 else ''}: "
+    scores = scores or {}
+    lines = [f"- {t.signature()}{f' [v{t.version}]' if t.version > 1 else ''}"
+             f"{f' [score {scores[t.name]:.2f}]' if t.name in scores else ''}: "
              f"{t.description or '(no description)'}" for t in listed]
     if total > len(listed):
         lines.append(f"({total - len(listed)} more tools not listed: no match for this task)")

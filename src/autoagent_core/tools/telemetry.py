@@ -62,3 +62,24 @@ def stats_line(name: str, stats: dict[str, Any]) -> str:
     return (f"{name}: score={float(stats.get('score') or 0):.3f}, "
             f"ok={stats.get('ok') or 0}/{calls}, "
             f"avg_ms={float(stats.get('avg_latency_ms') or 0):.0f}")
+
+
+def scores(session_stats: Any, specs: list[Any]) -> dict[str, float]:
+    """Each tool's score: this session's telemetry (``custom_data.tool_stats``), else the
+    library's (the manifest's ``tool_stats``)."""
+    out: dict[str, float] = {}
+    for spec in specs:
+        stats = getattr(spec, "tool_stats", None)
+        if isinstance(stats, dict) and isinstance(stats.get("score"), int | float):
+            out[spec.name] = float(stats["score"])
+    if isinstance(session_stats, dict):
+        for name, stats in session_stats.items():
+            if isinstance(stats, dict) and isinstance(stats.get("score"), int | float):
+                out[str(name)] = float(stats["score"])
+    return out
+
+
+def session_scores(original: dict[str, Any], specs: list[Any]) -> dict[str, float]:
+    """:func:`scores` with a session's kept ``custom_data`` (``Session.original``)."""
+    custom = original.get("custom_data")
+    return scores(custom.get("tool_stats") if isinstance(custom, dict) else None, specs)
