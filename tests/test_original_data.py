@@ -58,7 +58,12 @@ def test_counts_of_tools_agents_sessions_and_runs_match_the_folders(
     sessions = {p.stem for p in (original_copy / ".sessions").glob("*.json")} - {"index"}
     runs = {p.name for p in (original_copy / ".runs").iterdir()}
     assert (len(tools), len(agents), len(sessions), len(runs)) == (46, 5, 37, 60)
-    assert {t["name"] for t in listed("tools")} == tools
+    tool_rows = {str(t["name"]): t for t in listed("tools")}
+    assert set(tool_rows) == tools
+    # the original kept its telemetry in sessions: the newest record of each tool is shown
+    stats = tool_rows["fetch_all_quotes"]["tool_stats"]
+    assert isinstance(stats, dict)
+    assert (stats["calls"], stats["ok"], stats["score"]) == (2, 2, 0.8)
     assert {a["name"] for a in listed("agents")} == agents
     assert {s["id"] for s in listed("sessions")} == sessions
     assert {r["folder"] for r in listed("runs")} == runs

@@ -60,6 +60,9 @@ def list_(
     settings = _settings(tools_dir)
     tools = _store(settings).list_tools()
     from autoagent_core.tools.external import ExternalTools
+    from autoagent_core.tools.telemetry import fill_from_sessions
+
+    fill_from_sessions(tools, settings.path("sessions_dir"))
 
     external = ExternalTools(settings)
     try:
@@ -101,7 +104,11 @@ def show(
     tools_dir: str = TOOLS_DIR,
 ) -> None:
     """A tool's code (highlighted on a terminal, plain in a pipe) and its spec."""
-    tool = _store(_settings(tools_dir)).get(name, version)
+    from autoagent_core.tools.telemetry import fill_from_sessions
+
+    settings = _settings(tools_dir)
+    tool = _store(settings).get(name, version)
+    fill_from_sessions([tool.spec], settings.path("sessions_dir"))
     if as_json:
         print_json({**tool.spec.to_dict(), "code": tool.code})
         return

@@ -11,6 +11,7 @@ the tool's manifest entry, so ``tools list`` can show it.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from autoagent_core.common_records import utc_now
@@ -83,3 +84,44 @@ def session_scores(original: dict[str, Any], specs: list[Any]) -> dict[str, floa
     """:func:`scores` with a session's kept ``custom_data`` (``Session.original``)."""
     custom = original.get("custom_data")
     return scores(custom.get("tool_stats") if isinstance(custom, dict) else None, specs)
+
+
+SESSIONS_READ = 200
+SESSION_MAX_BYTES = 20 * 1024 * 1024
+
+
+def from_sessions(sessions_dir: Path, limit: int = SESSIONS_READ) -> dict[str, dict[str, Any]]:
+    """Each tool's telemetry as the most recently updated of the newest ``limit`` session
+    files recorded it (the original AutoAgent kept it only there). Read only."""
+    try:
+        files = [(p.stat().st_mtime, p) for p in sessions_dir.glob("*.json")
+                 if p.name != "index.json"]
+    except OSError:
+        return {}
+    found: dict[str, tuple[str, dict[str, Any]]] = {}
+    for _, path in sorted(files, key=lambda item: item[0], reverse=True)[:limit]:
+        try:
+            if path.stat().st_size > SESSION_MAX_BYTES:
+                continue
+            data = json.loads(path.read_bytes())
+        except (OSError, ValueError, RecursionError):
+            continue
+        custom = data.get("custom_data") if isinstance(data, dict) else None
+        stats = custom.get("tool_stats") if isinstance(custom, dict) else None
+        meta = data.get("metadata") if isinstance(data, dict) else None
+        when = str(meta.get("updated_at", "")) if isinstance(meta, dict) else ""
+        for name, record in (stats.items() if isinstance(stats, dict) else ()):
+            if isinstance(record, dict) and (name not in found or found[name][0] < when):
+                found[str(name)] = (when, record)
+    return {name: record for name, (_, record) in found.items()}
+
+
+def fill_from_sessions(specs: list[Any], sessions_dir: Path) -> None:
+    """Give the specs that have no telemetry of their own the sessions' (for a library the
+    original AutoAgent wrote)."""
+    if all(getattr(s, "tool_stats", None) for s in specs):
+        return
+    found = from_sessions(sessions_dir)
+    for spec in specs:
+        if not spec.tool_stats and spec.name in found:
+            spec.tool_stats = found[spec.name]
