@@ -221,3 +221,39 @@ def test_the_original_telemetry_ranks_tools_in_the_coders_prompt(
     saved = original_load_session(original_copy / ".sessions" / "20251026_132201.json")
     stats = saved["custom_data"]["tool_stats"]
     assert stats["sum_list"]["calls"] == 1 and stats["scrape_all_quotes"]["score"] == 0.8
+
+
+def test_run_on_a_terminal_asks_for_the_task_when_none_is_given(isolated: Path) -> None:
+    import os
+    import pty
+    import subprocess
+    import threading
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "autoagent_core", "run", "--script", script_path("happy_path"),
+         "--json"], stdin=slave, stderr=slave, stdout=subprocess.PIPE, cwd=isolated)
+    os.close(slave)
+    seen = bytearray()
+
+    def drain() -> None:
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                return
+            if not chunk:
+                return
+            seen.extend(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    os.write(master, b"Sum 1, 2 and 3\n")
+    out, _ = proc.communicate(timeout=120)
+    os.close(master)
+    assert proc.returncode == 0, (out, bytes(seen))
+    assert b"Task: " in seen
+    summary = json.loads(out)
+    assert summary["answer"] == "6"
+    session = json.loads((isolated / ".sessions" / f"{summary['session_id']}.json").read_text())
+    assert session["task"] == "Sum 1, 2 and 3"
