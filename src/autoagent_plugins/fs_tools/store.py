@@ -55,8 +55,12 @@ def _warn(message: str) -> None:
 class FilesystemToolStore(FolderScan):
     """Versioned tools as ``.py`` files plus a manifest (see the module docstring)."""
 
-    def __init__(self, directory: Path, max_chars: int = 200_000, fsync: bool = True) -> None:
+    def __init__(self, directory: Path, max_chars: int = 200_000, fsync: bool = True,
+                 sessions_dir: Path | None = None) -> None:
         self.directory = Path(directory)
+        # where the original AutoAgent kept tool telemetry: a tool's first recorded call
+        # continues the newest record found there
+        self.sessions_dir = sessions_dir
         self.max_chars = max_chars
         self.fsync = fsync
         self.manifest_path = self.directory / fmt.MANIFEST_NAME
@@ -329,10 +333,12 @@ class FilesystemToolStore(FolderScan):
                 entry["failures"] = int(entry.get("failures", 0)) + 1
             entry["last_error"] = None if ok else (error or "failed")[:MAX_ERROR_CHARS]
             entry["last_run"] = now
-            from autoagent_core.tools.telemetry import update
+            from autoagent_core.tools.telemetry import from_sessions, update
 
-            entry["tool_stats"] = update(entry.get("tool_stats"), ok,
-                                         (duration_s or 0.0) * 1000, error)
+            stats = entry.get("tool_stats")
+            if not isinstance(stats, dict) and self.sessions_dir is not None:
+                stats = from_sessions(self.sessions_dir).get(name)
+            entry["tool_stats"] = update(stats, ok, (duration_s or 0.0) * 1000, error)
             self._write_manifest(entries)
             run_log.append(self._version_dir(name) / run_log.RUN_LOG_NAME, {
                 "at": now, "caller": caller or "unknown", "version": entry.get("version"),
@@ -346,5 +352,6 @@ class FilesystemToolStore(FolderScan):
 
 def open_store(settings: Settings) -> FilesystemToolStore:
     """The factory behind the ``filesystem`` provider."""
-    return FilesystemToolStore(settings.path("tools_dir"), settings.tool_code_max_chars)
+    return FilesystemToolStore(settings.path("tools_dir"), settings.tool_code_max_chars,
+                               sessions_dir=settings.path("sessions_dir"))
 
