@@ -117,6 +117,13 @@ def test_consulting_an_original_agent_keeps_its_file_readable_by_the_original(
 
 def test_an_original_tool_runs_with_its_one_dict_and_its_failure_exits_1(
         cli: CliFn, original_copy: Path) -> None:
+    tools = original_copy / ".permanent_tools"
+    mcp_entry = {"path": None, "source": "mcp", "server": "eleven", "version": 1,
+                 "description": "Speak", "input_schema": {"type": "object"},
+                 "created_at": "2025-10-26T14:20:00Z", "updated_at": "2025-10-26T14:20:00Z"}
+    document = json.loads((tools / "manifest.json").read_text())
+    document["tools"]["eleven_speak"] = mcp_entry  # the original's MCP-backed entry
+    (tools / "manifest.json").write_text(json.dumps(document))
     done = cli("tools", "run", "read_file", "--args", '{"path": "/etc/os-release"}')
     assert done.returncode == 0, str(done)
     result = json.loads(done.stdout)
@@ -126,8 +133,8 @@ def test_an_original_tool_runs_with_its_one_dict_and_its_failure_exits_1(
     assert "Archivo no encontrado: /no/such/file" in failed.stderr
     assert "Traceback" not in failed.stderr
 
-    tools = original_copy / ".permanent_tools"
     manifest = json.loads((tools / "manifest.json").read_text())["tools"]
+    assert {k: manifest["eleven_speak"][k] for k in mcp_entry} == mcp_entry  # kept whole
     entry = manifest["read_file"]
     assert entry["path"] == str(tools / "read_file.py")  # true on this machine
     assert (entry["version"], entry["created_at"]) == (1, "2025-10-26T00:49:01.863438Z")
