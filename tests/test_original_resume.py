@@ -145,6 +145,8 @@ def test_an_original_tool_runs_with_its_one_dict_and_its_failure_exits_1(
     assert {"path", "version", "created_at", "updated_at"} <= set(manifest["scrape_quotes"])
     assert manifest["scrape_quotes"]["version"] == 14
     assert manifest["scrape_quotes"]["updated_at"] == "2025-10-26T16:59:20.748384Z"
+    assert manifest["scrape_quotes"]["path"].startswith("C:\\Users\\")  # not saved yet
+    assert not (tools / ".versions" / "scrape_quotes").exists()
     # a tool whose sessions recorded telemetry continues it
     assert cli("tools", "run", "run_command", "--args", '{"command": "true"}').returncode == 0
     entry = json.loads((tools / "manifest.json").read_text())["tools"]["run_command"]

@@ -43,10 +43,13 @@ class FolderScan:
         raise NotImplementedError
 
     def _scan(self, entries: dict[str, dict[str, Any]], apply: bool,
-              only: str | None = None, persist: bool = True) -> tuple[set[str], bool]:
+              only: str | None = None, persist: bool = True,
+              adopt: bool = True) -> tuple[set[str], bool]:
         """Compare the ``.py`` files (or just ``only``'s) with ``entries``: the names with a
         file, and whether any file is new or changed. With ``apply`` register them in
-        ``entries``; with ``persist`` too (under the lock) record their versions on disk."""
+        ``entries``; with ``persist`` too (under the lock) record their versions on disk.
+        Without ``adopt``, a tool the original AutoAgent's manifest lists (no ``sha256``
+        yet) is only described in memory and does not count as changed."""
         visible: set[str] = set()
         dirty = False
         # (file name, may be a symlink): only a symlink needs resolving to prove it stays
@@ -88,11 +91,12 @@ class FolderScan:
             if cur is not None and (cur.get("file_mtime_ns"), cur.get("file_size")) == key:
                 visible.add(name)
                 continue
-            dirty = True
+            legacy = not adopt and cur is not None and not cur.get("sha256")
+            dirty = dirty or not legacy
             if not apply:
                 visible.add(name)
                 continue
-            if self._register_file(name, path, entries, persist):
+            if self._register_file(name, path, entries, persist and not legacy):
                 visible.add(name)
         return visible, dirty
 

@@ -170,20 +170,20 @@ class FilesystemToolStore(FolderScan):
     def _synced(self) -> tuple[dict[str, dict[str, Any]], set[str]]:
         """Manifest entries with every file change registered, and the names with a file.
 
-        In autoagent's own library a new or hand-edited ``.py`` is recorded here, once; in
-        a folder the original AutoAgent wrote (its manifest has no ``schema_version``),
-        reading writes nothing: such files are described in memory until the next save
-        or call."""
+        In autoagent's own library a new or hand-edited ``.py`` is recorded here, once.
+        Reading writes nothing for the original AutoAgent's tools: in a folder it wrote
+        (its manifest has no ``schema_version``) every file, and elsewhere the tools its
+        manifest lists, are described in memory until their next save or call."""
         entries = self._load_entries()
-        visible, dirty = self._scan(entries, apply=False)
-        if dirty and self._original_layout:
-            visible, _ = self._scan(entries, apply=True, persist=False)
-        elif dirty:
+        visible, dirty = self._scan(entries, apply=False, adopt=False)
+        if dirty and not self._original_layout:
             with self._lock():
                 entries = self._load_entries()
-                visible, dirty = self._scan(entries, apply=True)
+                visible, dirty = self._scan(entries, apply=True, adopt=False)
                 if dirty:
                     self._write_manifest(entries)
+        if len(visible) > sum(1 for n in visible if entries.get(n, {}).get("sha256")):
+            visible, _ = self._scan(entries, apply=True, persist=False)
         return entries, visible
 
     # ------------------------------------------------------------------ history files
