@@ -195,6 +195,9 @@ def test_mcp_stdio_servers_with_their_allow_list_and_server_colon_tool_names(
     assert refused.returncode == 1 and "allow_list" in refused.stderr
     bad = cli("mcp", "list", env={"MCP_STDIO": "[{"})
     assert bad.returncode == 3 and bad.stderr.startswith("autoagent: error: MCP_STDIO")
+    slow = json.dumps([{"name": "clock", "cmd": TIME_SERVER, "timeout": "soon"}])
+    refused = cli("mcp", "list", env={"MCP_STDIO": slow})
+    assert refused.returncode == 3 and "'timeout' must be a number" in refused.stderr
 
 
 def test_mcp_stdio_from_a_project_env_counts_as_a_project_server(

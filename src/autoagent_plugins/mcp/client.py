@@ -145,11 +145,11 @@ class McpToolSource:
                             f"its tools: {known}")
         assert self._portal is not None
         started = time.monotonic()
+        limit = server.config.timeout or self.settings.mcp_call_timeout
         try:
-            call = self._portal.call(self._call, server.client, tool, args)
+            call = self._portal.call(self._call, server.client, tool, args, limit)
         except TimeoutError:
-            return _failure("timeout", f"MCP tool {name} did not answer within "
-                            f"{self.settings.mcp_call_timeout:g} s",
+            return _failure("timeout", f"MCP tool {name} did not answer within {limit:g} s",
                             "try smaller inputs, or raise mcp_call_timeout",
                             duration_s=time.monotonic() - started)
         except Exception as exc:  # the server died or broke the protocol: a result, not a crash
@@ -249,10 +249,11 @@ class McpToolSource:
             assert self._closing is not None
             await self._closing.wait()
 
-    async def _call(self, client: Client, tool: str, args: dict[str, Any]) -> CallToolResult:
+    async def _call(self, client: Client, tool: str, args: dict[str, Any],
+                    limit: float) -> CallToolResult:
         import anyio
 
-        with anyio.fail_after(self.settings.mcp_call_timeout):
+        with anyio.fail_after(limit):
             return await client.call_tool(tool, args)
 
     async def _shutdown(self) -> None:

@@ -42,6 +42,7 @@ class ServerConfig:
     origin: str = "user"  # "user" (config file) or the path of a .mcp.json
     # fnmatch patterns of the tools offered (the original's MCP_STDIO); empty: every tool
     allow_list: list[str] = field(default_factory=list)
+    timeout: float | None = None  # seconds per call (the original's MCP_STDIO "timeout")
 
     def allows(self, tool: str) -> bool:
         from fnmatch import fnmatchcase
@@ -134,9 +135,13 @@ def _stdio_server(n: int, raw: Any, origin: str) -> ServerConfig:
         raise ConfigError(f"{where}: 'env' must be an object")
     if not isinstance(allow, list) or not all(isinstance(a, str) for a in allow):
         raise ConfigError(f"{where}: 'allow_list' must be a list of patterns")
+    timeout = raw.get("timeout")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float)
+                                or timeout <= 0):
+        raise ConfigError(f"{where}: 'timeout' must be a number of seconds")
     return ServerConfig(raw["name"], cmd, list(args),
                         {str(k): str(v) for k, v in (env or {}).items()}, "", origin,
-                        list(allow))
+                        list(allow), float(timeout) if timeout is not None else None)
 
 
 def stdio_servers(settings: Any = None) -> tuple[dict[str, ServerConfig], bool]:
