@@ -6,6 +6,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from autoagent_core.events import EventBus
 from conftest import CliFn
 from fixtures.timeline import RecordRun
@@ -88,7 +90,9 @@ def test_runs_show_by_session_id_picks_its_latest_run(
 
 
 def test_runs_show_a_killed_run_renders_from_the_events(
-        cli: CliFn, record_run: RecordRun) -> None:
+        cli: CliFn, record_run: RecordRun, isolated: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(isolated.parent / "cache"))
     _, _, third = record_three(record_run)
     result = cli("runs", "show", "other-1")
     assert result.returncode == 0, str(result)
