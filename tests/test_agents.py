@@ -37,8 +37,10 @@ def test_save_get_list_use_delete(registry: FileAgentRegistry, agents_dir: Path)
     assert manifest["agents"]["data_analyst"]["uses"] == 2
     assert manifest["agents"]["ux-designer"]["created_by"] == "supervisor"
     document = json.loads((agents_dir / "data_analyst.json").read_text())
-    assert document["schema_version"] == 1
-    assert document["system_prompt"] == document["instructions"]  # readable by the original
+    # exactly the original's keys, so that its AgentDefinition(**data) still reads it
+    assert set(document) == {"name", "role", "system_prompt", "capabilities", "created_at",
+                             "created_by", "temperature", "max_tokens", "model"}
+    assert document["system_prompt"].endswith("Answer with numbers.")
     registry.delete("ux-designer")
     assert [a.name for a in registry.list_agents()] == ["data_analyst"]
     assert "ux-designer" not in json.loads((agents_dir / "manifest.json").read_text())["agents"]
@@ -68,9 +70,10 @@ def test_original_autoagent_agent_files_load_and_keep_their_fields(
     registry.record_use("search_agent")
     document = json.loads((agents_dir / "search_agent.json").read_text())
     assert document["capabilities"] == ["web_search"] and document["temperature"] == 0.7
-    assert document["uses"] == 1
+    assert "uses" not in document  # the original rejects unknown keys: kept in the manifest
     row = json.loads((agents_dir / "manifest.json").read_text())["agents"]["search_agent"]
     assert row["capabilities"] == ["web_search"] and row["uses"] == 1
+    assert registry.get("search_agent").uses == 1
 
 
 def test_corrupt_agent_file_is_set_aside_and_the_rest_listed(

@@ -41,8 +41,8 @@ def test_agent_created_in_one_session_is_consulted_in_the_next(run_task: RunTask
     assert "km_to_m(km" in agent_request["messages"][0]["content"]
     replies = [e["data"]["reply"] for e in second.events if e["kind"] == "agent_consulted"]
     assert replies == ["5000 metres"]
-    registry = json.loads((isolated / ".agents" / "unit_converter.json").read_text())
-    assert registry["uses"] == 2
+    manifest = json.loads((isolated / ".agents" / "manifest.json").read_text())
+    assert manifest["agents"]["unit_converter"]["uses"] == 2  # the file keeps the original's keys
 
 
 def test_second_session_reuses_a_persisted_tool(run_task: RunTask, isolated: Path) -> None:

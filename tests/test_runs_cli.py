@@ -6,6 +6,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from autoagent_core.events import EventBus
 from conftest import CliFn
 from fixtures.timeline import RecordRun
@@ -88,7 +90,9 @@ def test_runs_show_by_session_id_picks_its_latest_run(
 
 
 def test_runs_show_a_killed_run_renders_from_the_events(
-        cli: CliFn, record_run: RecordRun) -> None:
+        cli: CliFn, record_run: RecordRun, isolated: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(isolated.parent / "cache"))
     _, _, third = record_three(record_run)
     result = cli("runs", "show", "other-1")
     assert result.returncode == 0, str(result)
@@ -96,7 +100,9 @@ def test_runs_show_a_killed_run_renders_from_the_events(
     html = cli("runs", "show", "--html", third.name)
     assert html.returncode == 0, str(html)
     page = Path(html.stdout.strip())
-    assert page == (third / "timeline.html").resolve() and page.is_file()
+    # rendered into the cache folder: showing a run writes nothing into it
+    assert not (third / "timeline.html").exists() and page.is_file()
+    assert third.resolve() not in page.parents
     assert "Killed task" in page.read_text(encoding="utf-8")
 
 

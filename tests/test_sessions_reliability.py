@@ -37,7 +37,10 @@ def version(sid: str, v: int) -> Session:
 
 
 def comparable(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if k != "updated_at"}
+    out = {k: v for k, v in data.items() if k != "updated_at"}
+    if isinstance(out.get("metadata"), dict):  # the original AutoAgent's copy of it
+        out["metadata"] = {k: v for k, v in out["metadata"].items() if k != "updated_at"}
+    return out
 
 
 def _saver(directory: Path, first_version: int) -> None:

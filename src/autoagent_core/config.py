@@ -144,6 +144,12 @@ class Settings:
     max_agent_depth: int = _setting(2, "How deep agents may consult agents", minimum=0)
     prompt_tools_limit: int = _setting(12, "Tools listed in a prompt before retrieval picks",
                                        minimum=1)
+    agent_task: str = _setting("", "The task of 'autoagent run' when none is given (the "
+                               "original AutoAgent's AGENT_TASK)", env=("AGENT_TASK",))
+    mcp_stdio: str = _setting("", "The original AutoAgent's MCP servers: a JSON list of "
+                              '{"name", "cmd", "args", "env", "allow_list", "timeout"}; '
+                              "from a project .env they need the same trust as .mcp.json",
+                              env=("MCP_STDIO",))
     # MCP servers whose tools are offered (autoagent mcp add ...)
     mcp_start_timeout: float = _setting(20.0, "Seconds an MCP server has to start and list "
                                         "its tools", minimum=0.1)

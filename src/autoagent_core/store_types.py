@@ -33,6 +33,8 @@ class ToolSpec:
     failures: int = 0
     last_error: str | None = None
     last_run: str | None = None
+    # the original AutoAgent's telemetry: calls, ok, errors, avg_latency_ms, score...
+    tool_stats: dict[str, Any] | None = None
 
     def signature(self) -> str:
         """A readable signature such as ``add(a: integer, b: integer)``."""
@@ -42,6 +44,9 @@ class ToolSpec:
         for pname, schema in props.items():
             kind = schema.get("type", "any") if isinstance(schema, dict) else "any"
             parts.append(f"{pname}: {kind}" + ("" if pname in required else "?"))
+        if self.parameters.get("x-one-dict"):  # the original AutoAgent's def tool(args)
+            keys = [p if p in required else f"{p}?" for p in props]
+            return f"{self.name}({{{', '.join([*keys, '...'])}}})"
         return f"{self.name}({', '.join(parts)})"
 
     def to_dict(self) -> dict[str, Any]:
@@ -235,6 +240,20 @@ class Session:
     answer: str | None = None
     run_dirs: list[str] = field(default_factory=list)
     schema_version: int = SESSION_SCHEMA_VERSION
+    # the original AutoAgent's four keys (metadata, transcript, tools_used as names,
+    # custom_data) as last read, kept so the original can still load and resume the file;
+    # ``original_turns`` is how many of ``turns`` were rebuilt from its transcript
+    original: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    original_turns: int = field(default=0, compare=False, repr=False)
+
+    @property
+    def turn_count(self) -> int:
+        """Turns run so far: the original's ``total_turns`` plus the turns added since."""
+        meta = self.original.get("metadata")
+        total = meta.get("total_turns") if isinstance(meta, dict) else None
+        if isinstance(total, int) and not isinstance(total, bool) and total >= 0:
+            return total + max(0, len(self.turns) - self.original_turns)
+        return len(self.turns)
 
     @property
     def usage(self) -> Usage:

@@ -86,7 +86,24 @@ def register(app: typer.Typer) -> None:
         overrides.update(common.sandbox_overrides(sandbox, allow_read, allow_write,
                                                   allow_net))
         settings = common.settings(**overrides)
+        if task is None and session_id is None and not resume:
+            task = _default_task(settings)
         _execute(settings, task, session_id, resume, as_json)
+
+
+def _default_task(settings: Any) -> str | None:
+    """The task when none is given: ``AGENT_TASK`` (the original AutoAgent's setting),
+    else, on a terminal, asked for; else None (the run then says a task is needed)."""
+    if settings.agent_task.strip():
+        return str(settings.agent_task)
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        return None
+    try:
+        print("Task: ", end="", file=sys.stderr, flush=True)
+        answer = sys.stdin.readline()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return answer.strip() or None
 
 
 def _read_task(task_arg: str | None, task_opt: str | None) -> str | None:

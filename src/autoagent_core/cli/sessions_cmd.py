@@ -147,10 +147,24 @@ def _format_decision(decision: dict[str, Any]) -> str:
     return text
 
 
+def _telemetry_lines(session: Session) -> list[tuple[str, str]]:
+    """The original AutoAgent's tool telemetry (``custom_data.tool_stats``), best first."""
+    custom = session.original.get("custom_data")
+    stats = custom.get("tool_stats") if isinstance(custom, dict) else None
+    if not isinstance(stats, dict) or not stats:
+        return []
+    from autoagent_core.tools.telemetry import stats_line
+
+    ranked = sorted(stats.items(), key=lambda kv: -float(
+        (kv[1] or {}).get("score") or 0) if isinstance(kv[1], dict) else 0)
+    return [("tool telemetry:", "")] + [(f"  {stats_line(name, s)}", "dim")
+                                        for name, s in ranked if isinstance(s, dict)]
+
+
 def session_lines(session: Session) -> list[tuple[str, str]]:
     """The human view of a session as ``(text, rich style)`` lines."""
     lines: list[tuple[str, str]] = [
-        (f"session {session.id}  status {session.status}  turns {len(session.turns)}  "
+        (f"session {session.id}  status {session.status}  turns {session.turn_count}  "
          f"updated {_when(session.updated_at)} UTC", "bold"),
     ]
     if session.backend or session.model:
@@ -180,6 +194,7 @@ def session_lines(session: Session) -> list[tuple[str, str]]:
         lines.append((f"tools created: {names}", ""))
     if session.agents_created:
         lines.append((f"agents created: {', '.join(session.agents_created)}", ""))
+    lines += _telemetry_lines(session)
     lines.append(("", ""))
     lines.append((f"answer: {session.answer}" if session.answer is not None
                   else "answer: (none yet)", "bold"))
@@ -251,7 +266,7 @@ def import_(
     invalid, 7 if the id exists and --overwrite is not given)."""
     data = read_json_capped(file)
     session = _store(sessions_dir).import_(data, overwrite=overwrite)
-    print(f"imported session {session.id} ({len(session.turns)} turns, {session.status})")
+    print(f"imported session {session.id} ({session.turn_count} turns, {session.status})")
 
 
 def read_json_capped(path: str, cap: int = IMPORT_MAX_BYTES) -> Any:

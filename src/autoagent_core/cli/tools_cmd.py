@@ -65,6 +65,9 @@ def list_(
     settings = _settings(tools_dir)
     tools = _store(settings).list_tools()
     from autoagent_core.tools.external import ExternalTools
+    from autoagent_core.tools.telemetry import fill_from_sessions
+
+    fill_from_sessions(tools, settings.path("sessions_dir"))
 
     external = ExternalTools(settings)
     try:
@@ -89,6 +92,8 @@ def list_(
                       title=f"{len(tools)} tool(s)")
         for t in tools:  # Text, not markup: a name or docstring cannot style or link
             runs = f"{t.runs}" + (f" ({t.failures} failed)" if t.failures else "")
+            if t.tool_stats:  # the original AutoAgent's telemetry
+                runs += f", score {float(t.tool_stats.get('score') or 0):.2f}"
             table.add_row(Text(safe_text(t.name, one_line=True)), f"v{t.version}",
                           Text(safe_text(t.signature(), one_line=True)), runs,
                           Text(one_line(t.description, 70)))
@@ -108,10 +113,13 @@ def show(
     tools_dir: str = TOOLS_DIR,
 ) -> None:
     """A tool's code (highlighted on a terminal, plain in a pipe) and its spec."""
-    tool = _store(_settings(tools_dir)).get(name, version)
     from autoagent_core.errors import UsageError
     from autoagent_core.tools.script_metadata import read_metadata
+    from autoagent_core.tools.telemetry import fill_from_sessions
 
+    settings = _settings(tools_dir)
+    tool = _store(settings).get(name, version)
+    fill_from_sessions([tool.spec], settings.path("sessions_dir"))
     try:
         declared = read_metadata(tool.code).dependencies
     except UsageError:
@@ -137,6 +145,10 @@ def show(
         out.print(Text(safe_text(spec.description)))
     if declared:
         out.print(Text(safe_text(f"dependencies (PEP 723): {', '.join(declared)}")))
+    if spec.tool_stats:
+        from autoagent_core.tools.telemetry import stats_line
+
+        out.print(Text(safe_text(f"telemetry: {stats_line(spec.name, spec.tool_stats)}")))
     out.print(Syntax(safe_text(tool.code), "python", line_numbers=True))
 
 
@@ -187,7 +199,7 @@ def run(
         raise UsageError(f"--args must be a JSON object such as '{{\"x\": 1}}', "
                          f"not {type(parsed).__name__}")
     settings = _settings(tools_dir, sandbox, allow_read, allow_write, allow_net)
-    if "." in name:  # a tool of a source beside the library (an MCP server's)
+    if "." in name or ":" in name:  # a tool of a source (an MCP server's: SERVER.TOOL)
         result = _run_external(name, parsed, settings)
     else:
         from autoagent_core.deps.cli import stderr_notify

@@ -144,6 +144,7 @@ class ActionExecutor:
                       ok=result.ok, result=result.result, error=result.error,
                       duration_s=result.duration_s, stdout=result.stdout, stderr=result.stderr)
         self._note_use(name, version, result.ok)
+        self._note_telemetry(name, args, result)
         out: dict[str, Any] = {"ok": result.ok, "version": version,
                                "duration_s": round(result.duration_s, 4)}
         if result.ok:
@@ -156,6 +157,18 @@ class ActionExecutor:
         if result.truncated:
             out["truncated"] = True
         return out
+
+    def _note_telemetry(self, name: str, args: dict[str, Any], result: ToolResult) -> None:
+        """The original AutoAgent's ``custom_data.tool_stats`` of the session, kept up to
+        date (it ranks tools for the Coder by their score)."""
+        from autoagent_core.tools.telemetry import update
+
+        custom = self.session.original.setdefault("custom_data", {})
+        stats = custom.setdefault("tool_stats", {}) if isinstance(custom, dict) else None
+        if isinstance(stats, dict):
+            error = None if result.ok else str((result.error or {}).get("message", ""))
+            stats[name] = update(stats.get(name), result.ok, result.duration_s * 1000,
+                                 error, args)
 
     def _note_use(self, name: str, version: int | None, ok: bool) -> None:
         for entry in self.session.tools_used:

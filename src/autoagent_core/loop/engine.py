@@ -73,6 +73,7 @@ from autoagent_core.protocol.selection import (
     backend_protocols,
     backend_sends,
 )
+from autoagent_core.tools.telemetry import session_scores
 from autoagent_core.types import (
     AgentSpec,
     CompletionOptions,
@@ -161,7 +162,7 @@ class RunLoop:
                 error = error or exc
         duration = time.monotonic() - started
         self.bus.emit("run_finished", status=session.status, answer=session.answer,
-                      turns=len(session.turns), usage=session.usage.to_dict(),
+                      turns=session.turn_count, usage=session.usage.to_dict(),
                       duration_s=round(duration, 3))
         return RunOutcome(session, run_dir, duration, error, done_turns)
 
@@ -384,8 +385,9 @@ class RunLoop:
         tools = self.tools.list_tools() + [e.spec for e in self.external.list_tools()]
         mine = {str(t.get("name")) for t in self.session.tools_created} | \
                {str(t.get("name")) for t in self.session.tools_used}
-        listed = relevant_tools(tools, query, self.settings.prompt_tools_limit, mine)
-        return render_tools(listed, len(tools))
+        ranks = session_scores(self.session.original, tools)
+        listed = relevant_tools(tools, query, self.settings.prompt_tools_limit, mine, ranks)
+        return render_tools(listed, len(tools), ranks)
 
     def _agents_text(self, query: str, exclude: str) -> str:
         agents = [a for a in self.agents.list_agents() if a.name != exclude]

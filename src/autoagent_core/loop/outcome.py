@@ -37,7 +37,7 @@ class RunOutcome:
             "session_id": session.id,
             "status": session.status,
             "answer": session.answer,
-            "turns": len(session.turns),
+            "turns": session.turn_count,
             "tools_created": session.tools_created,
             "tools_used": session.tools_used,
             "agents_created": session.agents_created,

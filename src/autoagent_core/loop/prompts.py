@@ -52,20 +52,27 @@ def as_json(value: Any) -> str:
 
 
 def relevant_tools(tools: list[ToolSpec], query: str, limit: int,
-                   preferred: set[str]) -> list[ToolSpec]:
+                   preferred: set[str], scores: dict[str, float] | None = None
+                   ) -> list[ToolSpec]:
     """At most ``limit`` tools: those this session made or used first, then the most
-    relevant to ``query`` (BM25 over names and descriptions)."""
+    relevant to ``query`` (BM25 over names and descriptions); each group ordered by the
+    tools' telemetry score (the original AutoAgent's ranking), best first."""
+    scores = scores or {}
     first = [t for t in tools if t.name in preferred][:limit]
     rest = [t for t in tools if t.name not in preferred]
     picked = rank(rest, query, limit - len(first), lambda t: (t.name, t.description))
-    return first + picked
+    by_score = lambda t: -scores.get(t.name, 0.0)  # noqa: E731 - stable: ties keep order
+    return sorted(first, key=by_score) + sorted(picked, key=by_score)
 
 
-def render_tools(listed: list[ToolSpec], total: int) -> str:
+def render_tools(listed: list[ToolSpec], total: int,
+                 scores: dict[str, float] | None = None) -> str:
     if not listed:
         return ("(none yet: create the tools you need)" if total == 0 else
                 f"({total} tools in the library, none matches this task: create what you need)")
-    lines = [f"- {t.signature()}{f' [v{t.version}]' if t.version > 1 else ''}: "
+    scores = scores or {}
+    lines = [f"- {t.signature()}{f' [v{t.version}]' if t.version > 1 else ''}"
+             f"{f' [score {scores[t.name]:.2f}]' if t.name in scores else ''}: "
              f"{t.description or '(no description)'}" for t in listed]
     if total > len(listed):
         lines.append(f"({total - len(listed)} more tools not listed: no match for this task)")
@@ -169,6 +176,9 @@ def summarize_turn(turn: Turn) -> str:
                      .rstrip() + f" {status}")
     decision = turn.decision or {}
     feedback = clip(str(decision.get("feedback", "")), 200)
+    reply = original_reply(turn) if not parts else None
+    if reply:  # a turn of the original AutoAgent: what its Coder said is the record
+        parts.append(f"you said: {clip(' '.join(reply.split()), 300)}")
     actions = "; ".join(parts) if parts else "no usable action"
     return (f"- turn {turn.index}: {actions}; supervisor: {decision.get('decision', 'none')}"
             + (f" ({feedback})" if feedback else ""))
@@ -183,6 +193,15 @@ def instruction_of(turn: Turn) -> str | None:
         if message.get("kind") == "instruction":
             return str(message.get("content", ""))
     return None
+
+
+def original_reply(turn: Turn) -> str | None:
+    """What the original AutoAgent's Coder (and agents) said in a turn rebuilt from its
+    transcript; None for autoagent's own turns."""
+    parts = [str(m.get("content", "")) if m.get("agent") == "coder"
+             else f"[{m.get('agent')}] {m.get('content', '')}" for m in turn.messages
+             if m.get("kind") == "original" and m.get("agent") != "context"]
+    return "\n\n".join(parts) or None
 
 
 def coder_reply_text(turn: Turn, agent: str = "coder") -> str | None:
@@ -221,12 +240,16 @@ def coder_messages(session: Session, system: str, max_turns_left: int,
         instruction = instruction_of(turn)
         if instruction and turn is not turns[0]:
             _add_user(messages, f"New instruction from the user: {instruction}")
-        reply = coder_reply_text(turn)
+        original = original_reply(turn)
+        reply = original or coder_reply_text(turn)
         if reply is None:
             _add_user(messages, f"(turn {turn.index}: you gave no usable reply)")
         else:
             messages.append(Message("assistant", clip(reply, REPLY_MAX_CHARS)))
         body = f"Results of your actions (turn {turn.index}):\n{render_results(turn, 'coder')}"
+        if original and not turn.results:
+            body = (f"(turn {turn.index} was run by the original AutoAgent: the tool used, "
+                    "its arguments and its result are in your message above)")
         consulted = render_results(turn, "supervisor")
         if any(r.get("agent") == "supervisor" for r in turn.results):
             body += f"\n\nThe Supervisor consulted agents:\n{consulted}"

@@ -136,6 +136,9 @@ def execute_run(settings: Settings, request: RunRequest,
                 if plan.append_instruction and plan.instruction:
                     session.instructions.append(plan.instruction)
                     session.answer = None
+            offer_session = getattr(agents, "offer_session", None)
+            if callable(offer_session):  # agents kept per session (the original's layout)
+                offer_session(session.id)
             try:
                 run_dir = new_run_dir(settings.path("log_dir"))
                 session.run_dirs.append(str(run_dir))

@@ -129,9 +129,14 @@ def to_result(outcome: Outcome, name: str, settings: Settings, strict: bool) -> 
     result = ToolResult(ok=False, stdout=outcome.stdout.text(), stderr=outcome.stderr.text(),
                         duration_s=round(outcome.duration_s, 4), truncated=truncated)
     if document.get("ok") is True:
-        result.ok = True
-        result.result = document.get("result")
-        return result
+        result.result = value = document.get("result")
+        # the original AutoAgent's convention: a dict with ok false or an error is a failure
+        if not (isinstance(value, dict) and value.get("ok") is not True
+                and (value.get("ok") is False or value.get("error"))):
+            result.ok = True
+            return result
+        document = {"error": {"class": "exception", "type": None,
+                              "message": str(value.get("error") or "the tool reported ok: false")}}
     raw = document.get("error")
     raw = raw if isinstance(raw, dict) else {"class": "exception", "message": str(raw)}
     error = classify(raw, name=name, settings=settings, strict=strict)

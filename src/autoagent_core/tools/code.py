@@ -231,7 +231,10 @@ def _literal_default(node: ast.expr) -> tuple[bool, Any]:
 
 
 def parameters_schema(node: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, Any]:
-    """The JSON schema of the keyword arguments a tool accepts."""
+    """The JSON schema of the keyword arguments a tool accepts (for the original
+    AutoAgent's ``def tool(args)``, the keys of that one dict)."""
+    if is_legacy_args(node):
+        return one_dict_schema(node)
     a = node.args
     positional = [*a.posonlyargs, *a.args]
     defaults: list[ast.expr | None] = [None] * (len(positional) - len(a.defaults))
@@ -255,3 +258,38 @@ def parameters_schema(node: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str,
     if a.kwarg is not None:
         result["additionalProperties"] = True
     return result
+
+
+ONE_DICT_KEY = "x-one-dict"
+"""Marks the schema of a tool called with one dict (the original AutoAgent's convention)."""
+
+
+def one_dict_schema(node: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, Any]:
+    """The keys a ``def tool(args)`` reads: ``args["k"]`` (required), ``args.get("k")``
+    and ``"k" in args`` (optional). Other keys are accepted too."""
+    optional: list[str] = []
+    required: list[str] = []
+    for sub in ast.walk(node):
+        key: str | None = None
+        if isinstance(sub, ast.Subscript) and isinstance(sub.value, ast.Name) \
+                and sub.value.id == "args" and isinstance(sub.slice, ast.Constant) \
+                and isinstance(sub.ctx, ast.Load):
+            key = sub.slice.value if isinstance(sub.slice.value, str) else None
+            if key is not None and key not in required:
+                required.append(key)
+            continue
+        if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) \
+                and sub.func.attr == "get" and isinstance(sub.func.value, ast.Name) \
+                and sub.func.value.id == "args" and sub.args \
+                and isinstance(sub.args[0], ast.Constant):
+            key = sub.args[0].value if isinstance(sub.args[0].value, str) else None
+        elif isinstance(sub, ast.Compare) and isinstance(sub.left, ast.Constant) \
+                and len(sub.ops) == 1 and isinstance(sub.ops[0], ast.In | ast.NotIn) \
+                and isinstance(sub.comparators[0], ast.Name) \
+                and sub.comparators[0].id == "args":
+            key = sub.left.value if isinstance(sub.left.value, str) else None
+        if key is not None and key not in optional:
+            optional.append(key)
+    keys = [*required, *(k for k in optional if k not in required)]
+    return {"type": "object", "properties": {k: {} for k in keys[:64]},
+            "required": required[:64], "additionalProperties": True, ONE_DICT_KEY: True}

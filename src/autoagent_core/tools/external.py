@@ -80,7 +80,7 @@ class ExternalTools:
         return found
 
     def owner(self, name: str) -> ToolSource | None:
-        if "." not in name:
+        if "." not in name and ":" not in name:  # SERVER:TOOL is the original's spelling
             return None
         return next((s for s in self.sources if s.owns(name)), None)
 

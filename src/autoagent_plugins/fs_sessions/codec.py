@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 _TURN_FIELDS = tuple(f.name for f in dataclasses.fields(Turn))
 _SESSION_FIELDS = tuple(f.name for f in dataclasses.fields(Session))
+_NOT_WRITTEN = ("schema_version", "original", "original_turns")
 
 
 def turn_document(turn: Turn) -> dict[str, Any]:
@@ -34,13 +35,20 @@ def turn_document(turn: Turn) -> dict[str, Any]:
 
 def session_document(session: Session) -> dict[str, Any]:
     """The document of a session file: the fields of ``Session.to_dict()`` (the derived
-    total ``usage`` left out) with ``schema_version`` first. Nested values are shared
+    total ``usage`` left out) with ``schema_version`` first, then the original AutoAgent's
+    four keys (see :mod:`autoagent_plugins.fs_sessions.original`). Nested values are shared
     with ``session``, so treat the result as read-only."""
+    from autoagent_plugins.fs_sessions.original import original_document
+
     data: dict[str, Any] = {"schema_version": SESSION_SCHEMA_VERSION}
     for name in _SESSION_FIELDS:
-        if name != "schema_version":
+        if name not in _NOT_WRITTEN:
             data[name] = getattr(session, name)
     data["turns"] = [turn_document(t) for t in session.turns]
+    # the original AutoAgent's keys, so that it can still load and resume the file; its
+    # "tools_used" is a list of names, so autoagent's records of each use go in "tool_uses"
+    data["tool_uses"] = data.pop("tools_used")
+    data.update(original_document(session))
     return data
 
 

@@ -124,37 +124,44 @@ def is_legacy(data: dict[str, Any]) -> bool:
     return "id" not in data and isinstance(data.get("metadata"), dict)
 
 
+def _tool_uses(data: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    """Tool uses: autoagent's objects, or the original's names."""
+    uses = []
+    for n, tool in enumerate(_opt(data, key, list, "a list", [], "")):
+        if isinstance(tool, str):
+            uses.append({"name": tool})
+        else:
+            uses.append(_expect(tool, dict, f"{key}[{n}]", "text or an object"))
+    return uses
+
+
 def _from_legacy(data: dict[str, Any], fallback_id: str | None) -> Session:
+    from autoagent_plugins.fs_sessions.original import kept_original, turns_from_transcript
+
     meta = data["metadata"]
     sid = meta.get("session_id", fallback_id)
     if fallback_id is not None:
         sid = fallback_id
     _expect(sid, str, "metadata.session_id", "text")
     transcript = _list_of(data, "transcript", dict, "an object", "")
-    messages = []
     for n, msg in enumerate(transcript):
-        content = msg.get("content", "")
-        _expect(content, str, f"transcript[{n}].content", "text")
-        role = msg.get("role") if msg.get("role") in _ROLES else "assistant"
-        agent = msg.get("agent") or msg.get("name") or msg.get("role") or "coder"
-        messages.append({"agent": str(agent), "role": role, "content": content})
-    tools_used = []
-    for n, tool in enumerate(_opt(data, "tools_used", list, "a list", [], "")):
-        if isinstance(tool, str):
-            tools_used.append({"name": tool})
-        else:
-            tools_used.append(_expect(tool, dict, f"tools_used[{n}]", "text or an object"))
+        _expect(msg.get("content", ""), str, f"transcript[{n}].content", "text")
+    _opt(data, "custom_data", dict, "an object", None, "")
     created = _opt(meta, "created_at", str, "text", "", "metadata.") or utc_now()
-    turns = [Turn(index=1, messages=messages, started_at=created)] if messages else []
+    status = _status(meta.get("status", "active"), "metadata.status")
+    turns, answer = turns_from_transcript(transcript, created, status == "completed")
     return Session(
         id=sid,
         task=_opt(meta, "task", str, "text", "", "metadata."),
-        status=_status(meta.get("status", "active"), "metadata.status"),  # type: ignore[arg-type]
+        status=status,  # type: ignore[arg-type]
         created_at=created,
         updated_at=_opt(meta, "updated_at", str, "text", "", "metadata.") or created,
         model=_opt(meta, "model", str, "text", "", "metadata."),
         turns=turns,
-        tools_used=tools_used,
+        tools_used=_tool_uses(data, "tools_used"),
+        answer=answer,
+        original=kept_original(data),
+        original_turns=len(turns),
     )
 
 
@@ -188,12 +195,23 @@ def session_from_data(data: Any, fallback_id: str | None = None) -> Session:
         turns=[_turn(t, n) for n, t in enumerate(turns_raw)],
         instructions=_list_of(data, "instructions", str, "text", ""),
         tools_created=_list_of(data, "tools_created", dict, "an object", ""),
-        tools_used=_list_of(data, "tools_used", dict, "an object", ""),
+        tools_used=_tool_uses(data, "tool_uses" if "tool_uses" in data else "tools_used"),
         agents_created=_list_of(data, "agents_created", str, "text", ""),
         answer=_opt(data, "answer", str, "text or null", None, ""),
         run_dirs=_list_of(data, "run_dirs", str, "text", ""),
         schema_version=version,
+        **_original_part(data, len(turns_raw)),
     )
+
+
+def _original_part(data: dict[str, Any], turns: int) -> dict[str, Any]:
+    """The original's keys written beside ours (kept as read; every turn so far is
+    already in that transcript)."""
+    if not isinstance(data.get("metadata"), dict):
+        return {}
+    from autoagent_plugins.fs_sessions.original import kept_original
+
+    return {"original": kept_original(data), "original_turns": turns}
 
 
 def unwrap_export(data: Any) -> Any:
@@ -219,11 +237,19 @@ def index_row(data: dict[str, Any]) -> dict[str, Any]:
     return {
         "task": data["task"][:INDEX_TASK_CHARS],
         "status": data["status"],
-        "turns": len(data["turns"]),
+        "turns": _turn_count(data),
         "created_at": data["created_at"],
         "updated_at": data["updated_at"],
         "model": data.get("model", ""),
+        # the original AutoAgent's row also has these
+        "tags": (data.get("metadata") or {}).get("tags", []),
     }
+
+
+def _turn_count(data: dict[str, Any]) -> int:
+    meta = data.get("metadata")
+    total = meta.get("total_turns") if isinstance(meta, dict) else None
+    return total if type(total) is int and total >= 0 else len(data["turns"])
 
 
 def summary_from_row(sid: str, row: Any) -> SessionSummary | None:

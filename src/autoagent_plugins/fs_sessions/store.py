@@ -127,9 +127,24 @@ class FileSessionStore:
     def _row_of(self, session: Session) -> dict[str, Any]:
         """The index row of a session read from disk (only the task needs redacting)."""
         task = self.redactor.text(session.task) if self.redactor is not None else session.task
-        return index_row({"task": task, "status": session.status, "turns": session.turns,
-                          "created_at": session.created_at,
-                          "updated_at": session.updated_at, "model": session.model})
+        row = index_row({"task": task, "status": session.status, "turns": session.turns,
+                         "created_at": session.created_at,
+                         "updated_at": session.updated_at, "model": session.model})
+        row["turns"] = session.turn_count
+        return row
+
+    def _original_turns(self, sid: str, row: Any) -> None:
+        """An index row the original AutoAgent wrote has no turn count: take its session's
+        ``metadata.total_turns`` (read only; the index is left as it is)."""
+        if not isinstance(row, dict) or type(row.get("turns")) is int:
+            return
+        try:
+            meta = atomic.read_json(self.path_of(sid)).get("metadata")
+        except (OSError, UsageError, StorageError, atomic.CorruptFileError, AttributeError):
+            return
+        total = meta.get("total_turns") if isinstance(meta, dict) else None
+        if type(total) is int:
+            row["turns"] = total
 
     # ------------------------------------------------------------------ protocol
     def new_id(self) -> str:
@@ -147,7 +162,7 @@ class FileSessionStore:
         path = self.path_of(session.id)
         data, raw = self._encode(session)
         self._write(path, raw, exclusive=True)
-        self._put_row(session.id, index_row(data))
+        self._put_row(session.id, {**index_row(data), "path": str(path.absolute())})
 
     def save(self, session: Session) -> None:
         """Write the whole session (atomic) and append its index row. Sets
@@ -156,7 +171,7 @@ class FileSessionStore:
         session.updated_at = utc_now()
         data, raw = self._encode(session)
         self._write(path, raw, exclusive=False)
-        self._put_row(session.id, index_row(data))
+        self._put_row(session.id, {**index_row(data), "path": str(path.absolute())})
 
     def load(self, session_id: str) -> Session:
         path = self.path_of(session_id)
@@ -198,6 +213,7 @@ class FileSessionStore:
             rows = self.index.read()
         out = []
         for sid, row in rows.items():
+            self._original_turns(sid, row)
             summary = summary_from_row(sid, row)
             if summary is not None and (status is None or summary.status == status):
                 out.append(summary)

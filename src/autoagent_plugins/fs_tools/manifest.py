@@ -121,10 +121,17 @@ def spec_of(entry: dict[str, Any]) -> ToolSpec:
     return ToolSpec.from_dict(entry)
 
 
-def entry_of(spec: ToolSpec, stat: tuple[int, int] | None) -> dict[str, Any]:
-    entry = spec.to_dict()
+def entry_of(spec: ToolSpec, stat: tuple[int, int] | None,
+             previous: dict[str, Any] | None = None, path: Path | None = None) -> dict[str, Any]:
+    """The manifest entry of ``spec``: every field of ``previous`` (the original
+    AutoAgent's ``path``, ``source``, ``input_schema``...) kept, ours added or updated, and
+    ``path`` made true (this machine's absolute path) when the file was just written."""
+    entry = dict(previous) if previous else {}
+    entry.update(spec.to_dict())
     if stat is not None:
         entry["file_mtime_ns"], entry["file_size"] = stat
+    if path is not None:
+        entry["path"] = str(path.absolute())
     return entry
 
 

@@ -43,10 +43,13 @@ class FolderScan:
         raise NotImplementedError
 
     def _scan(self, entries: dict[str, dict[str, Any]], apply: bool,
-              only: str | None = None) -> tuple[set[str], bool]:
+              only: str | None = None, persist: bool = True,
+              adopt: bool = True) -> tuple[set[str], bool]:
         """Compare the ``.py`` files (or just ``only``'s) with ``entries``: the names with a
-        file, and whether any file is new or changed. With ``apply`` (under the lock)
-        register them."""
+        file, and whether any file is new or changed. With ``apply`` register them in
+        ``entries``; with ``persist`` too (under the lock) record their versions on disk.
+        Without ``adopt``, a tool the original AutoAgent's manifest lists (no ``sha256``
+        yet) is only described in memory and does not count as changed."""
         visible: set[str] = set()
         dirty = False
         # (file name, may be a symlink): only a symlink needs resolving to prove it stays
@@ -88,16 +91,19 @@ class FolderScan:
             if cur is not None and (cur.get("file_mtime_ns"), cur.get("file_size")) == key:
                 visible.add(name)
                 continue
-            dirty = True
+            legacy = not adopt and cur is not None and not cur.get("sha256")
+            dirty = dirty or not legacy
             if not apply:
                 visible.add(name)
                 continue
-            if self._register_file(name, path, entries):
+            if self._register_file(name, path, entries, persist and not legacy):
                 visible.add(name)
         return visible, dirty
 
-    def _register_file(self, name: str, path: Path, entries: dict[str, dict[str, Any]]) -> bool:
-        """Bring a new or hand-edited ``<name>.py`` into ``entries`` (under the lock)."""
+    def _register_file(self, name: str, path: Path, entries: dict[str, dict[str, Any]],
+                       persist: bool = True) -> bool:
+        """Bring a new or hand-edited ``<name>.py`` into ``entries``; with ``persist``
+        (under the lock) record the version in ``.versions/``."""
         from autoagent_core.tools.code import describe_tool, parse_code
 
         try:
@@ -111,6 +117,8 @@ class FolderScan:
         file_stat = (stat.st_mtime_ns, stat.st_size)
         if cur is not None and cur.get("sha256") == sha:
             entries[name] = {**cur, "file_mtime_ns": file_stat[0], "file_size": file_stat[1]}
+            if persist:
+                entries[name]["path"] = str(path.absolute())
             return True
         info: ToolCodeInfo | None = None
         try:
@@ -123,7 +131,7 @@ class FolderScan:
             self._warn_once(path.name, f"not registering {path}: it defines no function named "
                                        f"'{name}' and no single public function")
             return False
-        history = self._read_history(name)
+        history = self._read_history(name) if persist else []
         if history and history[-1].sha256 == sha:  # saved, but the manifest was not written
             spec = history[-1]
             if cur is not None:
@@ -138,10 +146,12 @@ class FolderScan:
                 description=(base.description if base else "") or doc_line(info),
                 parameters=info.parameters if info else (base.parameters if base else {}),
                 version=int(cur["version"]) if legacy and cur else last + 1,
-                created_at=(base.created_at if base else now), updated_at=now, sha256=sha,
+                created_at=(base.created_at if base else now),
+                updated_at=(base.updated_at if legacy and base else now), sha256=sha,
                 runs=base.runs if base else 0, failures=base.failures if base else 0,
                 last_error=None, last_run=base.last_run if base else None,
             )
-            self._record_version(name, code, spec, history)
-        entries[name] = fmt.entry_of(spec, file_stat)
+            if persist:
+                self._record_version(name, code, spec, history)
+        entries[name] = fmt.entry_of(spec, file_stat, cur, path if persist else None)
         return True

@@ -57,14 +57,19 @@ def _warn(message: str) -> None:
 class FilesystemToolStore(FolderScan):
     """Versioned tools as ``.py`` files plus a manifest (see the module docstring)."""
 
-    def __init__(self, directory: Path, max_chars: int = 200_000, fsync: bool = True) -> None:
+    def __init__(self, directory: Path, max_chars: int = 200_000, fsync: bool = True,
+                 sessions_dir: Path | None = None) -> None:
         self.directory = Path(directory)
+        # where the original AutoAgent kept tool telemetry: a tool's first recorded call
+        # continues the newest record found there
+        self.sessions_dir = sessions_dir
         self.max_chars = max_chars
         self.fsync = fsync
         self.manifest_path = self.directory / fmt.MANIFEST_NAME
         self._lock_depth = 0
         self._cleaned = False
         self._warned: set[str] = set()
+        self._original_layout = False  # the manifest last read was the original's
 
     # ------------------------------------------------------------------ paths
     def _file(self, name: str) -> Path:
@@ -132,11 +137,15 @@ class FilesystemToolStore(FolderScan):
         """Manifest entries by name; a corrupt manifest is set aside and rebuilt."""
         path = contained_path(self.directory, fmt.MANIFEST_NAME)
         try:
-            return fmt.parse_manifest(atomic.read_json(path), path)
+            data = atomic.read_json(path)
+            entries = fmt.parse_manifest(data, path)
         except FileNotFoundError:
+            self._original_layout = False
             return {}
         except atomic.CorruptFileError as exc:
             return self._recover(exc)
+        self._original_layout = not (isinstance(data, dict) and "schema_version" in data)
+        return entries
 
     def _recover(self, exc: atomic.CorruptFileError) -> dict[str, dict[str, Any]]:
         with self._lock():
@@ -161,15 +170,22 @@ class FilesystemToolStore(FolderScan):
                                  fsync=self.fsync)
 
     def _synced(self) -> tuple[dict[str, dict[str, Any]], set[str]]:
-        """Manifest entries with every file change registered, and the names with a file."""
+        """Manifest entries with every file change registered, and the names with a file.
+
+        In autoagent's own library a new or hand-edited ``.py`` is recorded here, once.
+        Reading writes nothing for the original AutoAgent's tools: in a folder it wrote
+        (its manifest has no ``schema_version``) every file, and elsewhere the tools its
+        manifest lists, are described in memory until their next save or call."""
         entries = self._load_entries()
-        visible, dirty = self._scan(entries, apply=False)
-        if dirty:
+        visible, dirty = self._scan(entries, apply=False, adopt=False)
+        if dirty and not self._original_layout:
             with self._lock():
                 entries = self._load_entries()
-                visible, dirty = self._scan(entries, apply=True)
+                visible, dirty = self._scan(entries, apply=True, adopt=False)
                 if dirty:
                     self._write_manifest(entries)
+        if len(visible) > sum(1 for n in visible if entries.get(n, {}).get("sha256")):
+            visible, _ = self._scan(entries, apply=True, persist=False)
         return entries, visible
 
     # ------------------------------------------------------------------ history files
@@ -271,7 +287,7 @@ class FilesystemToolStore(FolderScan):
             self._record_version(name, code, spec, history)
             atomic.atomic_write_bytes(path, code.encode("utf-8"), fsync=self.fsync)
             stat = path.stat()
-            entries[name] = fmt.entry_of(spec, (stat.st_mtime_ns, stat.st_size))
+            entries[name] = fmt.entry_of(spec, (stat.st_mtime_ns, stat.st_size), cur, path)
             self._write_manifest(entries)
         return spec
 
@@ -309,7 +325,8 @@ class FilesystemToolStore(FolderScan):
         validate_tool_name(name)
         with self._lock():
             entries = self._load_entries()
-            entry = entries.get(name)
+            visible, _ = self._scan(entries, apply=True, only=name)
+            entry = entries.get(name) if name in visible else None
             if entry is None:
                 raise NotFoundError(f"no tool '{name}' in {self.directory}")
             now = utc_now()
@@ -318,6 +335,12 @@ class FilesystemToolStore(FolderScan):
                 entry["failures"] = int(entry.get("failures", 0)) + 1
             entry["last_error"] = None if ok else (error or "failed")[:MAX_ERROR_CHARS]
             entry["last_run"] = now
+            from autoagent_core.tools.telemetry import from_sessions, update
+
+            stats = entry.get("tool_stats")
+            if not isinstance(stats, dict) and self.sessions_dir is not None:
+                stats = from_sessions(self.sessions_dir).get(name)
+            entry["tool_stats"] = update(stats, ok, (duration_s or 0.0) * 1000, error)
             self._write_manifest(entries)
             run_log.append(self._version_dir(name) / run_log.RUN_LOG_NAME, {
                 "at": now, "caller": caller or "unknown", "version": entry.get("version"),
@@ -331,5 +354,6 @@ class FilesystemToolStore(FolderScan):
 
 def open_store(settings: Settings) -> FilesystemToolStore:
     """The factory behind the ``filesystem`` provider."""
-    return FilesystemToolStore(settings.path("tools_dir"), settings.tool_code_max_chars)
+    return FilesystemToolStore(settings.path("tools_dir"), settings.tool_code_max_chars,
+                               sessions_dir=settings.path("sessions_dir"))
 

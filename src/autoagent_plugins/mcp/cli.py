@@ -60,19 +60,22 @@ def list_(as_json: bool = typer.Option(False, "--json", help="A JSON list.")) ->
 @app.command("trust")
 def trust(file: str = typer.Argument(".mcp.json", help="The project's MCP file (default: "
                                                          "the working directory's).")) -> None:
-    """Trust a project's .mcp.json: shows the servers it will start and records the file's
-    path and hash in the user config. A later change to the file untrusts it again."""
+    """Trust a project's .mcp.json (or the MCP_STDIO servers of its .env): shows the
+    servers it will start and records the file's path and hash in the user config. A later
+    change to the file untrusts it again."""
     from pathlib import Path
 
     from autoagent_core.errors import NotFoundError
     from autoagent_core.terminal_text import safe_text
     from autoagent_plugins.mcp.project_trust import read_project_file, record_trust
-    from autoagent_plugins.mcp.servers_config import parse_project
+    from autoagent_plugins.mcp.servers_config import parse_env_file, parse_project
 
     project = read_project_file(Path(file))
     if project is None:
         raise NotFoundError(f"no such file: {file}")
-    servers = parse_project(project)
+    # a project's .env holds the original AutoAgent's MCP_STDIO servers
+    parse = parse_env_file if project.path.name.startswith(".env") else parse_project
+    servers = parse(project)
     for s in servers.values():
         sys.stdout.write(f"{s.name}\t{s.transport}\t{safe_text(s.target())}\n")
     config = record_trust(project)

@@ -93,7 +93,7 @@ class McpToolSource:
     def __init__(self, settings: Settings, servers: dict[str, ServerConfig] | None = None,
                  warn: Any = None) -> None:
         self.settings = settings
-        configs = all_servers() if servers is None else servers
+        configs = all_servers(settings=settings) if servers is None else servers
         self.servers = {name: _Server(cfg) for name, cfg in configs.items()}
         self._warn = warn or _print_warning
         self._portal_cm: Any = None
@@ -103,14 +103,23 @@ class McpToolSource:
         self._logs = Path(tempfile.mkdtemp(prefix="autoagent-mcp-"))
 
     # ------------------------------------------------------------------ the protocol
+    @staticmethod
+    def _split(name: str) -> tuple[str, str]:
+        """``SERVER.TOOL``, or the original AutoAgent's ``SERVER:TOOL``."""
+        sep = "." if "." in name else ":"
+        prefix, found, tool = name.partition(sep)
+        return (prefix, tool) if found else ("", "")
+
     def owns(self, name: str) -> bool:
-        return name.partition(".")[0] in self.servers and "." in name
+        return self._split(name)[0] in self.servers
 
     def list_tools(self) -> list[ExternalTool]:
         self._start(list(self.servers))
         out = []
         for name, server in self.servers.items():
             for tool in server.tools:
+                if not server.config.allows(tool.name):
+                    continue
                 spec = ToolSpec(name=f"{name}.{tool.name}",
                                 description=" ".join((tool.description or "").split()),
                                 parameters=dict(tool.input_schema or {"type": "object"}))
@@ -123,10 +132,14 @@ class McpToolSource:
         return self.servers[name].tools
 
     def call(self, name: str, args: dict[str, Any]) -> ToolResult:
-        prefix, _, tool = name.partition(".")
+        prefix, tool = self._split(name)
+        name = f"{prefix}.{tool}"
         server = self.servers.get(prefix)
         if server is None:
             return _failure("not_found", f"there is no MCP server named {prefix!r}")
+        if not server.config.allows(tool):
+            return _failure("not_allowed", f"MCP tool {name} is not in the allow_list of "
+                            f"server '{prefix}'")
         self._start([prefix])
         if server.client is None:
             return _failure("mcp_unavailable",
@@ -139,11 +152,11 @@ class McpToolSource:
                             f"its tools: {known}")
         assert self._portal is not None
         started = time.monotonic()
+        limit = server.config.timeout or self.settings.mcp_call_timeout
         try:
-            call = self._portal.call(self._call, server.client, tool, args)
+            call = self._portal.call(self._call, server.client, tool, args, limit)
         except TimeoutError:
-            return _failure("timeout", f"MCP tool {name} did not answer within "
-                            f"{self.settings.mcp_call_timeout:g} s",
+            return _failure("timeout", f"MCP tool {name} did not answer within {limit:g} s",
                             "try smaller inputs, or raise mcp_call_timeout",
                             duration_s=time.monotonic() - started)
         except Exception as exc:  # the server died or broke the protocol: a result, not a crash
@@ -243,10 +256,11 @@ class McpToolSource:
             assert self._closing is not None
             await self._closing.wait()
 
-    async def _call(self, client: Client, tool: str, args: dict[str, Any]) -> CallToolResult:
+    async def _call(self, client: Client, tool: str, args: dict[str, Any],
+                    limit: float) -> CallToolResult:
         import anyio
 
-        with anyio.fail_after(self.settings.mcp_call_timeout):
+        with anyio.fail_after(limit):
             return await client.call_tool(tool, args)
 
     async def _shutdown(self) -> None:

@@ -6,10 +6,16 @@
 * A project's ``.mcp.json`` in the working directory, the format other MCP clients use:
   ``{"mcpServers": {"NAME": {"command": ..., "args": [...], "env": {...}} | {"url": ...}}}``.
 
-On a name in both, the user config wins: a repository cannot replace a server the user set
-up under that name. A ``.mcp.json`` starts nothing until the user trusted that exact file
-(``autoagent mcp trust``, :mod:`autoagent_plugins.mcp.project_trust`); servers from the user
-config need no trust step (the user wrote them).
+* The original AutoAgent's ``MCP_STDIO`` setting: a JSON list of ``{"name", "cmd",
+  "args", "env", "allow_list": [fnmatch patterns of the tools offered], "timeout"}``. From
+  the environment or the user config it is the user's own; from a project's ``.env`` (its
+  usual home in the original) it counts as a project server, like ``.mcp.json``'s.
+
+On a name in several, the user's own wins: a repository cannot replace a server the user
+set up under that name. A project's servers (``.mcp.json``, ``MCP_STDIO`` in its ``.env``)
+start nothing until the user trusted that exact file (``autoagent mcp trust [FILE]``,
+:mod:`autoagent_plugins.mcp.project_trust`); servers from the user config or the environment
+need no trust step (the user wrote them).
 """
 
 from __future__ import annotations
@@ -44,6 +50,14 @@ class ServerConfig:
     origin: str = "user"  # "user" (config file) or the path of a .mcp.json
     trusted: bool = True  # a .mcp.json server: whether the user trusted that exact file
     trust: str = "user"  # "user", or a project file's "trusted", "untrusted", "changed"
+    # fnmatch patterns of the tools offered (the original's MCP_STDIO); empty: every tool
+    allow_list: list[str] = field(default_factory=list)
+    timeout: float | None = None  # seconds per call (the original's MCP_STDIO "timeout")
+
+    def allows(self, tool: str) -> bool:
+        from fnmatch import fnmatchcase
+
+        return not self.allow_list or any(fnmatchcase(tool, p) for p in self.allow_list)
 
     @property
     def transport(self) -> str:
@@ -115,6 +129,54 @@ def parse_project(project: ProjectFile) -> dict[str, ServerConfig]:
             if isinstance(name, str) and NAME_RE.match(name)}
 
 
+def _stdio_server(n: int, raw: Any, origin: str) -> ServerConfig:
+    where = f"MCP_STDIO[{n}] ({origin})"
+    if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) \
+            or not NAME_RE.match(raw["name"]):
+        raise ConfigError(f"{where}: each server needs a 'name' (a letter, then letters, "
+                          "digits, '_' or '-')")
+    cmd, args, env = raw.get("cmd", raw.get("command")), raw.get("args", []), raw.get("env")
+    allow = raw.get("allow_list", [])
+    if not isinstance(cmd, str) or not cmd:
+        raise ConfigError(f"{where}: 'cmd' must be the command to start")
+    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+        raise ConfigError(f"{where}: 'args' must be a list of strings")
+    if env is not None and not isinstance(env, dict):
+        raise ConfigError(f"{where}: 'env' must be an object")
+    if not isinstance(allow, list) or not all(isinstance(a, str) for a in allow):
+        raise ConfigError(f"{where}: 'allow_list' must be a list of patterns")
+    timeout = raw.get("timeout")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float)
+                                or timeout <= 0):
+        raise ConfigError(f"{where}: 'timeout' must be a number of seconds")
+    return ServerConfig(raw["name"], cmd, list(args),
+                        {str(k): str(v) for k, v in (env or {}).items()}, "", origin,
+                        allow_list=list(allow),
+                        timeout=float(timeout) if timeout is not None else None)
+
+
+def stdio_servers(settings: Any = None) -> tuple[dict[str, ServerConfig], bool]:
+    """The servers of ``MCP_STDIO`` and whether they come from a project's ``.env``."""
+    if settings is None:
+        from autoagent_core.config import load_settings
+
+        settings = load_settings()
+    raw_text = str(getattr(settings, "mcp_stdio", "") or "").strip()
+    if not raw_text:
+        return {}, False
+    source = settings.sources.get("mcp_stdio", "")
+    from_project = source.startswith(".env")
+    origin = str(Path.cwd() / ".env") if from_project else f"MCP_STDIO ({source})"
+    try:
+        data = json.loads(raw_text)
+    except ValueError as exc:
+        raise ConfigError(f"MCP_STDIO ({source}) is not valid JSON: {exc}") from None
+    if not isinstance(data, list):
+        raise ConfigError(f"MCP_STDIO ({source}) must be a JSON list of servers")
+    servers = [_stdio_server(n, raw, origin) for n, raw in enumerate(data)]
+    return {s.name: s for s in servers}, from_project
+
+
 def project_servers(cwd: Path | None = None) -> dict[str, ServerConfig]:
     """The servers of the working directory's ``.mcp.json``, each marked trusted or not."""
     from autoagent_plugins.mcp.project_trust import read_project_file, trust_state
@@ -135,30 +197,83 @@ def _warn_line(message: str) -> None:
     print(f"autoagent: warning: {safe_text(message)}", file=sys.stderr)
 
 
-def all_servers(cwd: Path | None = None, include_untrusted: bool = False,
-                warn: Callable[[str], None] | None = None) -> dict[str, ServerConfig]:
-    """Every configured server by name; the user config wins over ``.mcp.json``. The
-    servers of an untrusted (or changed) ``.mcp.json`` are left out with one warning line
-    saying how to trust it, unless ``include_untrusted`` (``mcp list``)."""
-    user = user_servers()
-    if include_untrusted:
-        return {**project_servers(cwd), **user}
-    try:
-        project = project_servers(cwd)
-    except ConfigError as exc:  # a broken project file costs its own servers, not the user's
-        (warn or _warn_line)(f"{exc} (its MCP servers are not started)")
-        return user
-    if any(not s.trusted for s in project.values()):
-        from autoagent_plugins.mcp.project_trust import (
-            read_project_file,
-            trust_state,
-            untrusted_message,
-        )
+def env_project_servers(cwd: Path | None = None,
+                        settings: Any = None) -> dict[str, ServerConfig]:
+    """The servers of ``MCP_STDIO`` when it comes from the project's ``.env`` (the
+    original AutoAgent's usual place for it), each marked trusted or not like a
+    ``.mcp.json``'s: the ``.env`` file's path and hash are what the user trusts."""
+    stdio, from_project = stdio_servers(settings)
+    if not from_project or not stdio:
+        return {}
+    from autoagent_plugins.mcp.project_trust import read_project_file, trust_state
 
-        read = read_project_file((cwd or Path.cwd()) / PROJECT_FILE)
-        if read is not None:
-            (warn or _warn_line)(untrusted_message(read, trust_state(read)))
-        project = {}
+    read = read_project_file((cwd or Path.cwd()) / ".env")
+    state = trust_state(read) if read is not None else "untrusted"
+    for server in stdio.values():
+        server.origin = str(read.path) if read is not None else server.origin
+        server.trusted, server.trust = state == "trusted", state
+    return stdio
+
+
+def parse_env_file(project: ProjectFile) -> dict[str, ServerConfig]:
+    """The ``MCP_STDIO`` servers a project's ``.env`` names (parsed, not started, trust
+    not checked): what ``autoagent mcp trust .env`` shows before recording the file."""
+    import io
+
+    from dotenv import dotenv_values
+
+    text = project.data.decode("utf-8", errors="replace")
+    raw_text = (dotenv_values(stream=io.StringIO(text)).get("MCP_STDIO") or "").strip()
+    if not raw_text:
+        return {}
+    try:
+        data = json.loads(raw_text)
+    except ValueError as exc:
+        raise ConfigError(f"MCP_STDIO ({project.path}) is not valid JSON: {exc}") from None
+    if not isinstance(data, list):
+        raise ConfigError(f"MCP_STDIO ({project.path}) must be a JSON list of servers")
+    servers = [_stdio_server(n, raw, str(project.path)) for n, raw in enumerate(data)]
+    return {s.name: s for s in servers}
+
+
+def _untrusted_warning(cwd: Path | None, names: tuple[str, ...],
+                       warn: Callable[[str], None]) -> None:
+    from autoagent_plugins.mcp.project_trust import (
+        read_project_file,
+        trust_state,
+        untrusted_message,
+    )
+
+    for name in names:
+        read = read_project_file((cwd or Path.cwd()) / name)
+        if read is not None and trust_state(read) != "trusted":
+            warn(untrusted_message(read, trust_state(read)))
+
+
+def all_servers(cwd: Path | None = None, include_untrusted: bool = False,
+                warn: Callable[[str], None] | None = None,
+                settings: Any = None) -> dict[str, ServerConfig]:
+    """Every configured server by name; the user's own (config file, ``MCP_STDIO`` from the
+    environment or the user config) win over a project's (``.mcp.json``, ``MCP_STDIO`` from
+    its ``.env``). The servers of an untrusted (or changed) project file are left out with
+    one warning line saying how to trust it, unless ``include_untrusted`` (``mcp list``)."""
+    say = warn or _warn_line
+    stdio, from_project = stdio_servers(settings)
+    user = {**({} if from_project else stdio), **user_servers()}
+    project: dict[str, ServerConfig] = {}
+    readers: tuple[tuple[str, Callable[[], dict[str, ServerConfig]]], ...] = (
+        (PROJECT_FILE, lambda: project_servers(cwd)),
+        (".env", lambda: env_project_servers(cwd, settings)))
+    for label, read in readers:
+        try:
+            found = read()
+        except ConfigError as exc:  # a broken project file costs its own servers only
+            say(f"{exc} (its MCP servers are not started)")
+            continue
+        if not include_untrusted and any(not s.trusted for s in found.values()):
+            _untrusted_warning(cwd, (label,), say)
+            continue
+        project.update(found)
     return {**project, **user}
 
 

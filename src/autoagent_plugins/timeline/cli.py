@@ -41,6 +41,10 @@ def list_command(
     redactor = redactor_for(settings)
     runs = list_runs(directory)
     for info in runs:
+        if not info.task and info.session_id:  # a resumed run of the original AutoAgent
+            from autoagent_plugins.timeline.original_runs import task_of_session
+
+            info.task = task_of_session(settings.path("sessions_dir"), info.session_id)
         info.task = redactor.text(info.task)
     if json_output:
         print_json([info.to_dict() for info in runs])

@@ -97,6 +97,20 @@ def render_html(events: list[dict[str, Any]]) -> str:
     )
 
 
+def render_text_page(title: str, text: str) -> str:
+    """A page holding ``text`` as preformatted, escaped text (a run of the original
+    AutoAgent, told in Markdown), under the same policy as a timeline."""
+    css = stylesheet()
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
+        '<meta charset="utf-8">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{e(csp_for(css))}">\n'
+        '<meta name="referrer" content="no-referrer">\n'
+        f"<title>autoagent: {e(title)}</title>\n"
+        f"<style>{css}</style>\n</head>\n<body>\n<pre>{e(text)}</pre>\n</body>\n</html>\n"
+    )
+
+
 def _summary(view: RunView) -> str:
     status_class = _STATUS_CLASS.get(view.status, "s-info")
     model = model_label(view)

@@ -102,8 +102,25 @@ def _scan(path: Path) -> tuple[int, str, dict[str, Any] | None]:
     return turns, status, finished
 
 
+def _from_original(folder: Path, info: RunInfo) -> None:
+    """A run the original AutoAgent wrote (``etype`` events)."""
+    from autoagent_plugins.timeline.original_runs import original_run
+
+    run = original_run(folder)
+    info.task, info.session_id = run.task, run.session_id
+    info.status, info.turns = run.status, run.turns
+
+
 def _from_events(folder: Path, info: RunInfo) -> bool:
+    from autoagent_plugins.timeline.original_runs import is_original_events
+
     path = folder / EVENTS
+    if is_original_events(path):
+        try:
+            _from_original(folder, info)
+        except OSError as exc:
+            raise StorageError(f"cannot read {path}: {exc.strerror or exc}") from None
+        return True
     try:
         started = _first_run_started(path)
         finished = _last_run_finished(path)
@@ -188,6 +205,12 @@ def list_runs(log_dir: Path) -> list[RunInfo]:
     return [run_info(folder) for folder in reversed(run_folders(log_dir))]
 
 
+def _original_session(path: Path) -> str:
+    from autoagent_plugins.timeline.original_runs import is_original_events, original_run
+
+    return original_run(path.parent).session_id if is_original_events(path) else ""
+
+
 def find_run(log_dir: Path, ref: str) -> Path:
     """The folder of run ``ref``: a folder name, or a session id (its latest run)."""
     validate_session_id(ref)
@@ -203,6 +226,8 @@ def find_run(log_dir: Path, ref: str) -> Path:
         if started is not None:
             if str(_data(started).get("session_id") or "") == ref:
                 return folder
+        elif _original_session(path) == ref:
+            return folder
         elif not path.exists():
             info = RunInfo(folder.name, str(folder), "", "", "", 0, "")
             if _from_markdown(folder, info) and info.session_id == ref:
@@ -219,7 +244,18 @@ def read_events(folder: Path) -> list[dict[str, Any]]:
 
 def markdown_of(folder: Path, settings: Any) -> str:
     """The run's ``timeline.md``, or one rendered from ``events.jsonl`` when the run was
-    killed before writing it."""
+    killed before writing it. A run of the original AutoAgent is told from its events,
+    proposed answers and tool code."""
+    from autoagent_plugins.timeline.original_runs import (
+        is_original_events,
+        render_original_markdown,
+    )
+
+    if is_original_events(folder / EVENTS):
+        from autoagent_core.redact import redactor_for
+
+        return redactor_for(settings).text(
+            render_original_markdown(folder, settings.path("sessions_dir")))
     try:
         return (folder / MARKDOWN).read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
@@ -231,17 +267,40 @@ def markdown_of(folder: Path, settings: Any) -> str:
     return _render_from_events(folder, settings, MARKDOWN, render_markdown)
 
 
+def cache_page_path(folder: Path) -> Path:
+    """Where the page of a run without ``timeline.html`` is rendered: a cache folder
+    (``$XDG_CACHE_HOME/autoagent/timelines/``), never the run folder, which ``runs show``
+    only reads."""
+    import hashlib
+
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    digest = hashlib.sha256(str(folder.resolve()).encode("utf-8", "backslashreplace"))
+    return Path(base) / "autoagent" / "timelines" / f"{folder.name}-{digest.hexdigest()[:12]}.html"
+
+
 def html_path(folder: Path, settings: Any) -> Path:
-    """The run's ``timeline.html``; written from ``events.jsonl`` first when missing."""
+    """The run's ``timeline.html``; when missing, a page rendered from ``events.jsonl``
+    into the cache folder (see :func:`cache_page_path`)."""
     path = folder / HTML
     if path.exists():
         return path
     from autoagent_core.atomic import atomic_write_bytes
     from autoagent_plugins.timeline.html import render_html
+    from autoagent_plugins.timeline.original_runs import is_original_events
 
-    page = _render_from_events(folder, settings, HTML, render_html)
-    atomic_write_bytes(path, page.encode("utf-8", "backslashreplace"))
-    return path
+    if is_original_events(folder / EVENTS):
+        from autoagent_plugins.timeline.html import render_text_page
+
+        page = render_text_page(f"run {folder.name}", markdown_of(folder, settings))
+    else:
+        page = _render_from_events(folder, settings, HTML, render_html)
+    target = cache_page_path(folder)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(target, page.encode("utf-8", "backslashreplace"), fsync=False)
+    except OSError as exc:
+        raise StorageError(f"cannot write {target}: {exc.strerror or exc}") from None
+    return target
 
 
 def _render_from_events(folder: Path, settings: Any, missing: str,
