@@ -268,6 +268,8 @@ def all_servers(cwd: Path | None = None, include_untrusted: bool = False,
         try:
             found = read()
         except ConfigError as exc:  # a broken project file costs its own servers only
+            if include_untrusted:  # `mcp list`: the broken file is the answer
+                raise
             say(f"{exc} (its MCP servers are not started)")
             continue
         if not include_untrusted and any(not s.trusted for s in found.values()):
