@@ -10,6 +10,7 @@ import pytest
 
 from autoagent_core.config import config_path, load_settings
 from autoagent_core.errors import ConfigError
+from conftest import CliFn
 
 CANARY = "canary-token-7f3a9c2e11"
 
@@ -128,3 +129,16 @@ def test_broken_config_file_is_one_clear_line(cli, isolated: Path) -> None:
     assert result.returncode == 3, result
     assert "cannot read the config file" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_line_of_dotenv_that_does_not_parse_is_one_warning_not_a_crash(
+        cli: CliFn, isolated: Path) -> None:
+    """python-dotenv logs a bad line to stderr, which autoagent redacts with the secrets of
+    that .env: the line is reported once, by name and number, and the command works."""
+    (isolated / ".env").write_text("GOOD=1\nMCP_STDIO='[{\"a\": open('x')}]'\n")
+    result = cli("tools", "list", "--json")
+    assert result.returncode == 0, str(result)
+    assert json.loads(result.stdout) == []
+    lines = result.stderr.splitlines()
+    assert lines == [f"autoagent: warning: {isolated / '.env'}: line 2 is not KEY=VALUE "
+                     "and is ignored"], str(result)

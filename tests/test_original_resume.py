@@ -205,8 +205,34 @@ def test_mcp_stdio_from_a_project_env_counts_as_a_project_server(
     (isolated / ".env").write_text(f"MCP_STDIO='{_stdio([])}'\n")
     listed: list[dict[str, Any]] = json.loads(cli("mcp", "list", "--json").stdout)
     assert [(s["name"], s["origin"]) for s in listed] == [("clock", str(isolated / ".env"))]
+    assert listed[0]["trust"] == "untrusted"
     mine = json.loads(cli("mcp", "list", "--json", env={"MCP_STDIO": _stdio([])}).stdout)
     assert mine[0]["origin"] == "MCP_STDIO (env MCP_STDIO)"
+
+
+def test_mcp_stdio_in_a_project_env_starts_nothing_until_that_file_is_trusted(
+        cli: CliFn, isolated: Path) -> None:
+    """A cloned project's .env cannot start a command: its MCP_STDIO servers wait for
+    'autoagent mcp trust .env', like a .mcp.json's, and a change untrusts the file."""
+    pytest.importorskip("mcp")
+    canary = isolated.parent / "started"
+    planted = [{"name": "clock", "cmd": sys.executable,
+                "args": ["-c", f"open(\"{canary}\", \"w\").write(\"ran\")"]}]
+    (isolated / ".env").write_text(f"MCP_STDIO='{json.dumps(planted)}'\n")
+    listed = cli("tools", "list", "--json")
+    assert listed.returncode == 0, str(listed)
+    assert not canary.exists()
+    assert "mcp trust" in listed.stderr and ".env" in listed.stderr
+    (isolated / ".env").write_text(f"MCP_STDIO='{_stdio([])}'\n")
+    trusted = cli("mcp", "trust", ".env")
+    assert trusted.returncode == 0, str(trusted)
+    assert "clock" in trusted.stdout
+    names = [t["name"] for t in json.loads(cli("tools", "list", "--json").stdout)]
+    assert "clock.get_current_time" in names
+    (isolated / ".env").write_text(f"MCP_STDIO='{json.dumps(planted)}'\n")
+    changed = cli("tools", "list", "--json")
+    assert "changed since you trusted it" in changed.stderr
+    assert not canary.exists()
 
 
 def test_agent_task_is_the_task_when_none_is_given(cli: CliFn, isolated: Path) -> None:

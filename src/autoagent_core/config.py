@@ -272,9 +272,22 @@ def _read_dotenv(cwd: Path) -> Mapping[str, str | None]:
     path = cwd / ".env"
     if not path.is_file():
         return {}
-    from dotenv import dotenv_values
+    from autoagent_core.dotenv_file import bad_lines, dotenv_values_quiet
 
-    return dotenv_values(path)
+    key = str(path.resolve())
+    if key not in _warned_dotenv:
+        _warned_dotenv.add(key)
+        lines = bad_lines(path)
+        if lines:
+            import sys
+
+            shown = ", ".join(map(str, lines[:5])) + (" ..." if len(lines) > 5 else "")
+            sys.stderr.write(f"autoagent: warning: {path}: line {shown} is not KEY=VALUE "
+                             "and is ignored\n")
+    return dotenv_values_quiet(path)
+
+
+_warned_dotenv: set[str] = set()
 
 
 def load_settings(

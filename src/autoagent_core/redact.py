@@ -134,11 +134,11 @@ def _dotenv_secrets(path: str) -> list[str]:
     file's value is still the user's secret) and of secret-named variables."""
     if not os.path.isfile(path):
         return []
-    from dotenv import dotenv_values
+    from autoagent_core.dotenv_file import dotenv_values_quiet
 
     _, names = _secret_setting_names()
     out = []
-    for k, v in dotenv_values(path).items():
+    for k, v in dotenv_values_quiet(path).items():
         if not v:
             continue
         if k in names or (is_secret_env_name(k) and len(v) >= MIN_NAMED_SECRET_LEN):

@@ -218,12 +218,10 @@ def env_project_servers(cwd: Path | None = None,
 def parse_env_file(project: ProjectFile) -> dict[str, ServerConfig]:
     """The ``MCP_STDIO`` servers a project's ``.env`` names (parsed, not started, trust
     not checked): what ``autoagent mcp trust .env`` shows before recording the file."""
-    import io
-
-    from dotenv import dotenv_values
+    from autoagent_core.dotenv_file import dotenv_values_quiet
 
     text = project.data.decode("utf-8", errors="replace")
-    raw_text = (dotenv_values(stream=io.StringIO(text)).get("MCP_STDIO") or "").strip()
+    raw_text = (dotenv_values_quiet(text=text).get("MCP_STDIO") or "").strip()
     if not raw_text:
         return {}
     try:
