@@ -166,7 +166,12 @@ def run(
     if "." in name:  # a tool of a source beside the library (an MCP server's)
         result = _run_external(name, parsed, settings)
     else:
-        _, result = run_library_tool(_store(settings), name, parsed, settings, caller="cli")
+        from autoagent_core.sandbox.staging.undo import tool_call_folder
+
+        undo = tool_call_folder(settings.path("log_dir"))
+        _, result = run_library_tool(_store(settings), name, parsed, settings, caller="cli",
+                                     undo_dir=undo / "undo")
+        _echo_files(result, undo.name)
     if as_json:
         print_json(result.to_dict())
     else:
@@ -176,6 +181,17 @@ def run(
     if not result.ok:
         _print_failure(name, result)
         raise typer.Exit(1)
+
+
+def _echo_files(result: ToolResult, undo_name: str) -> None:
+    """Open mode's commit on stderr: ``wrote quotes.json (12 KB, new)``, each refusal, and
+    how to undo it."""
+    from autoagent_core.sandbox.staging.report import file_lines
+
+    for line in file_lines(result.files, result.refused):
+        print(f"autoagent: {line}", file=sys.stderr)
+    if result.files:
+        print(f"autoagent: undo with: autoagent runs undo {undo_name}", file=sys.stderr)
 
 
 def _run_external(name: str, args: dict[str, Any], settings: Settings) -> ToolResult:

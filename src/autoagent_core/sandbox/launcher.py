@@ -30,7 +30,6 @@ import marshal
 import os
 import secrets
 import selectors
-import shutil
 import signal
 import subprocess
 import sys
@@ -91,11 +90,13 @@ def _landlock_reason() -> str | None:
 
 def unavailable_reason(mode: str) -> str | None:
     """Why ``mode`` (strict or open) cannot be enforced on this machine, or None."""
-    from autoagent_core.sandbox.mechanism import mechanism_status
+    from autoagent_core.sandbox.mechanism import OVERLAY_HINT, mechanism_status
 
     mechanism, detail = mechanism_status()
     if mechanism is None:
         return detail
+    if mode == "open" and not mechanism.overlay:
+        return f"{detail}; {OVERLAY_HINT}"
     return _landlock_reason() if mode == "strict" else None
 
 
@@ -282,11 +283,18 @@ def _check_mode(mode: str) -> None:
 
 def run_tool(code: str, name: str, args: dict[str, Any], settings: Settings,
              workdir: Path | None = None,
-             extra_env: dict[str, str] | None = None) -> ToolResult:
+             extra_env: dict[str, str] | None = None,
+             undo_dir: Path | None = None) -> ToolResult:
     """Run the function ``name`` defined by ``code`` with ``args`` as keyword arguments.
 
+    ``workdir`` is the call's scratch folder (``HOME`` and ``TMPDIR``; the current
+    directory in strict mode), kept when given, else a fresh one removed afterwards.
     ``extra_env`` is added to the tool's environment for this call only (the secrets the
-    tool declares); nothing else of the user's environment reaches it.
+    tool declares); nothing else of the user's environment reaches it. In open mode the
+    current directory is the process's working directory, and what the tool writes there
+    is committed after the call (``files``/``refused`` of the result) with its undo data
+    in ``undo_dir`` (a run's ``<run>/undo``; by default a new folder under
+    ``<log_dir>/.tool-calls``).
 
     Never raises for what the tool does (that is a failed :class:`ToolResult` with a
     classified error); raises :class:`SandboxError` when the mode cannot be enforced.
@@ -383,12 +391,19 @@ def run_tool(code: str, name: str, args: dict[str, Any], settings: Settings,
             os.close(status_r)
         if hit:
             outcome.limit, outcome.limit_message = hit, closing.message()
+        result = to_result(outcome, name, settings, mode == "strict")
+        if layout is not None and layout.stage is not None:
+            from autoagent_core.sandbox.staging.apply import commit_call
+
+            result.files, result.refused = commit_call(layout, settings, undo_dir)
     finally:
         if limiter is not None:  # the call never started
             limiter.close()
-        shutil.rmtree(control, ignore_errors=True)
+        from autoagent_core.sandbox.staging.layer import remove_tree
+
+        remove_tree(control)
         if workdir is None:
-            shutil.rmtree(scratch, ignore_errors=True)
+            remove_tree(scratch)
         if layout is not None:
             confinement.remove_planted(layout)
-    return to_result(outcome, name, settings, mode == "strict")
+    return result
