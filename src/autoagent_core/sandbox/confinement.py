@@ -202,6 +202,8 @@ def command(layout: Layout) -> list[str]:
                 args += ["--tmpfs", str(real), "--remount-ro", str(real)]
             else:
                 args += ["--ro-bind", str(layout.blocker), str(real)]
+    if not strict:
+        args += open_view.seal(layout)
     if layout.seccomp_fd is not None:
         args += ["--seccomp", str(layout.seccomp_fd)]
     args += ["--chdir", str(layout.scratch if strict else layout.cwd), "--"]

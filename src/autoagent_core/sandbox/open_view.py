@@ -13,7 +13,7 @@ The mounts, in order (later ones cover earlier ones):
 5. read-only again: the Python runtime, autoagent's installation, the tool library and
    agents folders and ``--allow-read`` paths;
 6. then (in :mod:`confinement`) the writable grants, the call's own files and the hidden and
-   protected lists.
+   protected lists, and last the home folders' tmpfs made read-only (:func:`seal`).
 """
 
 from __future__ import annotations
@@ -107,3 +107,14 @@ def mounts(layout: Layout) -> list[str]:
 def visible(path: Path, layout: Layout) -> bool:
     """Whether ``path`` can be seen in open mode (so hiding it needs a mount)."""
     return not under(path, layout.homes) or under(path, [*layout.exposed, *layout.writable()])
+
+
+def seal(layout: Layout) -> list[str]:
+    """Last: the hidden home folders read-only, so a write outside the working directory
+    fails at once instead of vanishing with the call (binds inside them are their own
+    mounts and keep their modes)."""
+    args = []
+    for home in layout.homes:
+        if home != layout.cwd:  # run from HOME: the overlay itself is mounted there
+            args += ["--remount-ro", str(home)]
+    return args
