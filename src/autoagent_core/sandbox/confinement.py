@@ -113,6 +113,7 @@ class Layout:
     stage: StagingLayer | None = None  # open mode: the overlay over the working directory
     homes: list[Path] = field(default_factory=list)  # open mode: the hidden home folders
     exposed: list[Path] = field(default_factory=list)  # open mode: what is bound back
+    hidden: set[Path] = field(default_factory=set)  # what is covered already (one mount each)
     _writable: list[Path] | None = field(default=None, repr=False)
     _readable: list[Path] | None = field(default=None, repr=False)
 
@@ -182,13 +183,15 @@ def command(layout: Layout) -> list[str]:
     args += ["--ro-bind", str(layout.control), str(layout.control),
              "--ro-bind", str(layout.child_program), str(layout.child_program)]
     layout.absent = []
+    layout.hidden = set(layout.hidden)
     for path in protected_paths(layout.settings, layout.cwd):
         real = _real(path)
         if real is None:
             _note_absent(path, layout)
         elif not strict and real in _unreadable_stores(layout.settings):
-            if open_view.visible(real, layout):
+            if open_view.visible(real, layout) and real not in layout.hidden:
                 args += ["--tmpfs", str(real), "--remount-ro", str(real)]
+                layout.hidden.add(real)
         elif not strict and open_view.under(real, [layout.cwd]):
             continue  # hidden (a dot-name) or bound read-only by open_view; never committed
         elif _visible(real, layout):
@@ -197,7 +200,8 @@ def command(layout: Layout) -> list[str]:
         real = _real(path)
         if real is None:
             _note_absent(path, layout)
-        elif _visible(real, layout):
+        elif real not in layout.hidden and _visible(real, layout):
+            layout.hidden.add(real)
             if real.is_dir():
                 args += ["--tmpfs", str(real), "--remount-ro", str(real)]
             else:

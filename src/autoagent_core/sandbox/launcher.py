@@ -34,6 +34,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -401,7 +402,9 @@ def run_tool(code: str, name: str, args: dict[str, Any], settings: Settings,
             limiter.close()
         from autoagent_core.sandbox.staging.layer import remove_tree
 
-        remove_tree(control)
+        # the call's own folder (with the overlay's layer) is removed beside the caller's
+        # next step; the interpreter waits for it before exiting
+        threading.Thread(target=remove_tree, args=(control,), name="autoagent-cleanup").start()
         if workdir is None:
             remove_tree(scratch)
         if layout is not None:

@@ -85,21 +85,25 @@ def mounts(layout: Layout) -> list[str]:
     for home in homes:  # a home folder inside the working directory (run from /home)
         if cwd in home.parents:
             args += ["--tmpfs", str(home)]
-    for path in hidden_names(cwd):
-        if path.is_dir() and not path.is_symlink():
-            args += ["--tmpfs", str(path), "--remount-ro", str(path)]
-        else:
-            args += ["--ro-bind", str(layout.blocker), str(path)]
     settings = layout.settings
     again = [*_runtime_dirs(), *(Path(p) for p in _installation()),
              settings.path("tools_dir"), settings.path("agents_dir"),
              *(Path(p).expanduser() for p in settings.allow_read)]
+    rebound = list(dict.fromkeys(Path(os.path.realpath(path)) for path in again))
+    rebound = [real for real in rebound if real.exists() and under(real, [*homes, cwd])]
+    layout.hidden = set()
+    for path in hidden_names(cwd):
+        if path in rebound or path in layout.writable():
+            continue  # bound again below, read-only (or read-write: the packages folder)
+        layout.hidden.add(path)
+        if path.is_dir() and not path.is_symlink():
+            args += ["--tmpfs", str(path), "--remount-ro", str(path)]
+        else:
+            args += ["--ro-bind", str(layout.blocker), str(path)]
     exposed = [cwd]
-    for path in again:
-        real = Path(os.path.realpath(path))
-        if real.exists() and (under(real, homes) or under(real, [cwd])):
-            args += ["--ro-bind", str(real), str(real)]
-            exposed.append(real)
+    for real in rebound:
+        args += ["--ro-bind", str(real), str(real)]
+        exposed.append(real)
     layout.homes, layout.exposed = homes, exposed
     return args
 

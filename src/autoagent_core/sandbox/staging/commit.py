@@ -242,5 +242,10 @@ def commit_layer(layer: StagingLayer, max_files: int, max_bytes: int, protected:
     """Commit ``layer`` to its working directory; the :class:`Commit` holds ``files`` and
     ``refused``."""
     commit = Commit(layer, max_files, max_bytes, protected, journal)
-    commit.run()
+    try:
+        commit.run()
+    finally:
+        undo = journal()
+        if undo is not None:
+            undo.flush()
     return commit

@@ -35,6 +35,7 @@ from autoagent_core.sandbox.staging.nofollow import (
 JOURNAL = "undo.jsonl"
 DONE = "undone.json"
 TOOL_CALLS = ".tool-calls"
+FLUSH_EVERY = 64  # journal lines written at once (one append instead of one per file)
 
 
 class UndoJournal:
@@ -43,6 +44,7 @@ class UndoJournal:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._count: int | None = None
+        self._pending: list[str] = []
 
     def _ready(self) -> None:
         if self._count is None:
@@ -70,12 +72,22 @@ class UndoJournal:
         return kept
 
     def record(self, entry: dict[str, Any]) -> None:
+        """Note a committed change; written to ``undo.jsonl`` by :meth:`flush` (every
+        :data:`FLUSH_EVERY` changes and at the end of the commit)."""
+        self._pending.append(json.dumps(entry, ensure_ascii=False) + "\n")
+        if len(self._pending) >= FLUSH_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
         self._ready()
-        line = json.dumps(entry, ensure_ascii=False) + "\n"
+        data = "".join(self._pending).encode("utf-8")
+        self._pending.clear()
         fd = os.open(self.folder / JOURNAL, os.O_WRONLY | os.O_APPEND | os.O_CREAT |
                      os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         try:
-            os.write(fd, line.encode("utf-8"))
+            os.write(fd, data)
         finally:
             os.close(fd)
 
