@@ -130,3 +130,36 @@ def test_strict_mode_keeps_the_scratch_folder(cli: CliFn, isolated: Path) -> Non
     outcome = json.loads(result.stdout)
     assert outcome["result"][0] != str(isolated) and outcome["result"][1] is False
     assert outcome["files"] == [] and not (isolated / "made.txt").exists()
+
+
+def test_replaced_and_deleted_folders_are_committed_and_undone(
+        cli: CliFn, isolated: Path) -> None:
+    tools = isolated / ".permanent_tools"
+    tools.mkdir()
+    for rel, text in (("out/a.txt", "a"), ("out/b.txt", "b"), ("old/x/y.txt", "y"),
+                      ("old/z.txt", "z")):
+        (isolated / rel).parent.mkdir(parents=True, exist_ok=True)
+        (isolated / rel).write_text(text)
+    (tools / "rebuild.py").write_text(
+        "import os, shutil\n"
+        "def rebuild():\n"
+        "    shutil.rmtree('out')\n"
+        "    os.mkdir('out')\n"
+        "    open('out/a.txt', 'w').write('A2')\n"
+        "    shutil.rmtree('old')\n"
+        "    return sorted(n for n in os.listdir('.') if not n.startswith('.'))\n")
+    result = cli("tools", "run", "rebuild", "--json")
+    assert result.returncode == 0, result
+    outcome = json.loads(result.stdout)
+    assert outcome["result"] == ["out"]
+    changes = {f["path"]: f["change"] for f in outcome["files"]}
+    assert changes == {"out/a.txt": "modified", "out/b.txt": "deleted",
+                       "old/x/y.txt": "deleted", "old/z.txt": "deleted"}, changes
+    assert sorted(p.name for p in isolated.iterdir() if not p.name.startswith(".")) == ["out"]
+    assert [p.name for p in (isolated / "out").iterdir()] == ["a.txt"]
+    name = result.stderr.strip().splitlines()[-1].rsplit(" ", 1)[1]
+    undone = cli("runs", "undo", name)
+    assert undone.returncode == 0, undone
+    for rel, text in (("out/a.txt", "a"), ("out/b.txt", "b"), ("old/x/y.txt", "y"),
+                      ("old/z.txt", "z")):
+        assert (isolated / rel).read_text() == text, rel
