@@ -250,7 +250,6 @@ class LibraryServer:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
-            sock.listen(128)  # before the URL is printed: a client may connect at once
         except OSError as exc:
             from autoagent_core.errors import UsageError
 
