@@ -34,7 +34,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -42,6 +41,7 @@ from typing import Any
 from autoagent_core.config import Settings, sandbox_mode
 from autoagent_core.errors import SandboxError
 from autoagent_core.sandbox.outcome import FLOOD_FACTOR, Outcome, Stream, to_result
+from autoagent_core.sandbox.staging.apply import commit_call, remove_later, remove_tree
 from autoagent_core.sandbox.tree_limits import TreeLimiter, tree_limiter
 from autoagent_core.types import ToolResult
 
@@ -91,14 +91,12 @@ def _landlock_reason() -> str | None:
 
 def unavailable_reason(mode: str) -> str | None:
     """Why ``mode`` (strict or open) cannot be enforced on this machine, or None."""
-    from autoagent_core.sandbox.mechanism import OVERLAY_HINT, mechanism_status
+    from autoagent_core.sandbox.mechanism import mechanism_status, overlay_missing
 
     mechanism, detail = mechanism_status()
     if mechanism is None:
         return detail
-    if mode == "open" and not mechanism.overlay:
-        return f"{detail}; {OVERLAY_HINT}"
-    return _landlock_reason() if mode == "strict" else None
+    return _landlock_reason() if mode == "strict" else overlay_missing(mechanism, detail)
 
 
 def strict_unavailable_reason() -> str | None:
@@ -283,19 +281,13 @@ def _check_mode(mode: str) -> None:
 
 
 def run_tool(code: str, name: str, args: dict[str, Any], settings: Settings,
-             workdir: Path | None = None,
-             extra_env: dict[str, str] | None = None,
+             workdir: Path | None = None, extra_env: dict[str, str] | None = None,
              undo_dir: Path | None = None) -> ToolResult:
     """Run the function ``name`` defined by ``code`` with ``args`` as keyword arguments.
 
-    ``workdir`` is the call's scratch folder (``HOME`` and ``TMPDIR``; the current
-    directory in strict mode), kept when given, else a fresh one removed afterwards.
     ``extra_env`` is added to the tool's environment for this call only (the secrets the
-    tool declares); nothing else of the user's environment reaches it. In open mode the
-    current directory is the process's working directory, and what the tool writes there
-    is committed after the call (``files``/``refused`` of the result) with its undo data
-    in ``undo_dir`` (a run's ``<run>/undo``; by default a new folder under
-    ``<log_dir>/.tool-calls``).
+    tool declares); nothing else of the user's environment reaches it. ``undo_dir``: where
+    open mode's commit keeps what it replaced (:mod:`.staging`).
 
     Never raises for what the tool does (that is a failed :class:`ToolResult` with a
     classified error); raises :class:`SandboxError` when the mode cannot be enforced.
@@ -393,18 +385,12 @@ def run_tool(code: str, name: str, args: dict[str, Any], settings: Settings,
         if hit:
             outcome.limit, outcome.limit_message = hit, closing.message()
         result = to_result(outcome, name, settings, mode == "strict")
-        if layout is not None and layout.stage is not None:
-            from autoagent_core.sandbox.staging.apply import commit_call
-
+        if layout is not None and layout.stage is not None:  # open mode: commit the writes
             result.files, result.refused = commit_call(layout, settings, undo_dir)
     finally:
         if limiter is not None:  # the call never started
             limiter.close()
-        from autoagent_core.sandbox.staging.layer import remove_tree
-
-        # the call's own folder (with the overlay's layer) is removed beside the caller's
-        # next step; the interpreter waits for it before exiting
-        threading.Thread(target=remove_tree, args=(control,), name="autoagent-cleanup").start()
+        remove_later(control)  # with the overlay's layer, beside the caller's next step
         if workdir is None:
             remove_tree(scratch)
         if layout is not None:

@@ -127,6 +127,11 @@ def mechanism_status() -> tuple[Mechanism | None, str]:
     return None, f"{failures[0]}; {USERNS_HINT}"
 
 
+def overlay_missing(mechanism: Mechanism, detail: str) -> str | None:
+    """Why open mode cannot run with ``mechanism`` (no overlay support), or None."""
+    return None if mechanism.overlay else f"{detail}; {OVERLAY_HINT}"
+
+
 def require_bwrap(mode: str) -> Mechanism:
     """The mechanism for ``mode`` (strict or open), or :class:`SandboxError` (exit 9)."""
     mechanism, detail = mechanism_status()

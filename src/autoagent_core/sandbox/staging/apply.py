@@ -8,7 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from autoagent_core.sandbox.staging.commit import commit_layer
+from autoagent_core.sandbox.staging.layer import remove_later, remove_tree
 from autoagent_core.sandbox.staging.undo import UndoJournal, tool_call_folder
+
+__all__ = ["commit_call", "remove_later", "remove_tree"]  # what the launcher uses
 
 if TYPE_CHECKING:
     from autoagent_core.config import Settings

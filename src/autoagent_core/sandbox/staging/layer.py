@@ -74,3 +74,11 @@ def remove_tree(folder: Path) -> None:
     except OSError:
         pass
     shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove_later(folder: Path) -> None:
+    """:func:`remove_tree` in a thread, so the caller's next step (the next model request)
+    overlaps it; the interpreter waits for the thread before it exits."""
+    import threading
+
+    threading.Thread(target=remove_tree, args=(folder,), name="autoagent-cleanup").start()
