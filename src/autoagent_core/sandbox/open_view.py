@@ -86,8 +86,10 @@ def mounts(layout: Layout) -> list[str]:
         if cwd in home.parents:
             args += ["--tmpfs", str(home)]
     settings = layout.settings
+    # the packages folder (the tool environment) is read here too: read-only where it is
+    # not also a writable grant
     again = [*_runtime_dirs(), *(Path(p) for p in _installation()),
-             settings.path("tools_dir"), settings.path("agents_dir"),
+             settings.path("tools_dir"), settings.path("agents_dir"), layout.packages,
              *(Path(p).expanduser() for p in settings.allow_read)]
     rebound = list(dict.fromkeys(Path(os.path.realpath(path)) for path in again))
     rebound = [real for real in rebound if real.exists() and under(real, [*homes, cwd])]
