@@ -31,18 +31,21 @@ WALK_MAX_FOLDERS = 2000
 WALK_MAX_HIDDEN = 1000
 
 
-def home_roots() -> list[Path]:
-    """The outermost home folders that exist (``$HOME``, ``/home``, ``/root``), never ``/``."""
-    candidates = [os.environ.get("HOME") or "", *HOME_ROOTS]
+def home_folders() -> list[Path]:
+    """The home folders that exist (``$HOME``, ``/home``, ``/root``), never ``/``."""
     found: list[Path] = []
-    for raw in candidates:
+    for raw in (os.environ.get("HOME") or "", *HOME_ROOTS):
         if not raw:
             continue
         path = Path(os.path.realpath(raw))
-        if path == Path("/") or not path.is_dir():
-            continue
-        if path not in found:
+        if path != Path("/") and path.is_dir() and path not in found:
             found.append(path)
+    return found
+
+
+def home_roots() -> list[Path]:
+    """The outermost of :func:`home_folders`."""
+    found = home_folders()
     return [p for p in found if not any(other in p.parents for other in found)]
 
 
@@ -82,7 +85,7 @@ def mounts(layout: Layout) -> list[str]:
     for home in homes:
         args += ["--tmpfs", str(home)]
     args += layout.stage.bwrap_args()
-    for home in homes:  # a home folder inside the working directory (run from /home)
+    for home in home_folders():  # a home folder inside the working directory (run from /home)
         if cwd in home.parents:
             args += ["--tmpfs", str(home)]
     settings = layout.settings
