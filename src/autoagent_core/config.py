@@ -111,6 +111,10 @@ class Settings:
                                  "watchdog), cgroup, watchdog",
                                  choices=("auto", "cgroup", "watchdog"))
     tool_file_max_mb: int = _setting(64, "Largest file a tool may write, MiB", minimum=1)
+    tool_write_max_files: int = _setting(1000, "Files one open-mode call may write to the "
+                                         "working directory (more are refused)", minimum=1)
+    tool_write_max_mb: int = _setting(256, "MiB one open-mode call may write to the working "
+                                      "directory (more are refused)", minimum=1)
     tool_output_max_bytes: int = _setting(64_000, "Captured stdout/stderr per stream, bytes",
                                           minimum=1024)
     tool_result_max_bytes: int = _setting(1_000_000, "Largest JSON result of a tool, bytes",

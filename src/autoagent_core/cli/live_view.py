@@ -54,9 +54,17 @@ def _describe(event: Event) -> str | None:
         ver = f" v{d['version']}" if d.get("version") is not None else ""  # MCP tools: none
         head = f"ran {d.get('name')}{ver} {clip(as_json(d.get('args')), 80)}"
         if d.get("ok"):
-            return f"{head} -> ok: {clip(as_json(d.get('result')), 160)}"
-        error = d.get("error") or {}
-        return f"{head} -> FAILED {error.get('class')}: {clip(str(error.get('message')), 160)}"
+            line = f"{head} -> ok: {clip(as_json(d.get('result')), 160)}"
+        else:
+            error = d.get("error") or {}
+            line = (f"{head} -> FAILED {error.get('class')}: "
+                    f"{clip(str(error.get('message')), 160)}")
+        if d.get("files") or d.get("refused"):  # open mode's commit, one line each
+            from autoagent_core.sandbox.staging.report import file_lines
+
+            line += "".join(f"\n  {text}" for text in file_lines(d.get("files") or [],
+                                                                   d.get("refused") or []))
+        return line
     if kind == "agent_created":
         return f"{d.get('created_by')} created agent {d.get('name')}: {d.get('role')}"
     if kind == "agent_consulted":
@@ -129,7 +137,8 @@ class PlainView(QuietView):
         line = describe_event(event)
         if line is not None and event.kind != "turn_started":
             prefix = f"[turn {self.turn}] " if self.turn else ""
-            print(f"autoagent: {prefix}{line}", file=sys.stderr, flush=True)
+            for part in line.splitlines():
+                print(f"autoagent: {prefix}{part}", file=sys.stderr, flush=True)
 
     def finish(self, outcome: RunOutcome) -> None:
         for line in summary_lines(outcome):

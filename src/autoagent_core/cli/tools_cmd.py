@@ -203,9 +203,12 @@ def run(
         result = _run_external(name, parsed, settings)
     else:
         from autoagent_core.deps.cli import stderr_notify
+        from autoagent_core.sandbox.staging.undo import tool_call_folder
 
+        undo = tool_call_folder(settings.path("log_dir"))
         _, result = run_library_tool(_store(settings), name, parsed, settings, caller="cli",
-                                     notify=stderr_notify)
+                                     notify=stderr_notify, undo_dir=undo / "undo")
+        _echo_files(result, undo.name)
     if as_json:
         print_json(result.to_dict())
     else:
@@ -241,6 +244,17 @@ def deps(
         print_json(report)
     else:
         sys.stdout.write(render(report))
+
+
+def _echo_files(result: ToolResult, undo_name: str) -> None:
+    """Open mode's commit on stderr: ``wrote quotes.json (12 KB, new)``, each refusal, and
+    how to undo it."""
+    from autoagent_core.sandbox.staging.report import file_lines
+
+    for line in file_lines(result.files, result.refused):
+        print(f"autoagent: {safe_text(line, one_line=True)}", file=sys.stderr)
+    if result.files:
+        print(f"autoagent: undo with: autoagent runs undo {undo_name}", file=sys.stderr)
 
 
 def _run_external(name: str, args: dict[str, Any], settings: Settings) -> ToolResult:

@@ -10,6 +10,7 @@ exceptions and end the run with the session saved.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from autoagent_core.errors import NotFoundError, UsageError
@@ -47,6 +48,8 @@ class ActionExecutor:
         self.bus = bus
         self.session = session
         self.consult = consult
+        # where open mode keeps what the run's commits replaced (``<run>/undo``)
+        self.undo_dir: Path | None = None
 
     def execute(self, actions: list[dict[str, Any]], agent: str, turn: Turn,
                 depth: int) -> list[dict[str, Any]]:
@@ -131,7 +134,8 @@ class ActionExecutor:
         else:
             try:
                 tool, result = run_library_tool(self.tools, name, args, self.settings,
-                                                caller=agent, notify=self.bus.emit)
+                                                caller=agent, notify=self.bus.emit,
+                                                undo_dir=self.undo_dir)
             except NotFoundError:
                 known = ", ".join(t.name for t in self.tools.list_tools()[:20]) or "none"
                 return failure("not_found", f"there is no tool named {name!r}",
@@ -142,7 +146,8 @@ class ActionExecutor:
             version = tool.spec.version
         self.bus.emit("tool_run", name=name, version=version, args=args,
                       ok=result.ok, result=result.result, error=result.error,
-                      duration_s=result.duration_s, stdout=result.stdout, stderr=result.stderr)
+                      duration_s=result.duration_s, stdout=result.stdout, stderr=result.stderr,
+                      files=result.files, refused=result.refused)
         self._note_use(name, version, result.ok)
         self._note_telemetry(name, args, result)
         out: dict[str, Any] = {"ok": result.ok, "version": version,
@@ -156,6 +161,9 @@ class ActionExecutor:
                 out[key] = getattr(result, key)
         if result.truncated:
             out["truncated"] = True
+        for key in ("files", "refused"):  # open mode's committed and refused writes
+            if getattr(result, key):
+                out[key] = getattr(result, key)
         return out
 
     def _note_telemetry(self, name: str, args: dict[str, Any], result: ToolResult) -> None:

@@ -127,10 +127,12 @@ class RunLoop:
         started = time.monotonic()
         session = self.session
         session.status = "active"
+        if run_dir is not None:
+            self.executor.undo_dir = run_dir / "undo"
         self.bus.emit("run_started", task=session.task, session_id=session.id,
                       backend=session.backend, model=session.model, resumed=resumed,
                       instruction=instruction, strategy=self.strategy,
-                      settings=self.settings.public_dict())
+                      workdir=str(Path.cwd()), settings=self.settings.public_dict())
         error: AutoagentError | None = None
         done_turns = 0
         try:

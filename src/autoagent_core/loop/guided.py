@@ -220,7 +220,8 @@ class GuidedTurn:
         values: list[Any] = []
         for code in codes:
             for args in calls:
-                result = sandbox_run(code, name, args, self.loop.settings)
+                result = sandbox_run(code, name, args, self.loop.settings,
+                                     undo_dir=self.loop.executor.undo_dir)
                 self.loop.bus.emit("candidate_run", turn=turn.index, name=name, args=args,
                                    ok=result.ok, result=result.result, error=result.error)
                 if result.ok and result.result is not None:

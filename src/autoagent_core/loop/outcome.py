@@ -43,10 +43,22 @@ class RunOutcome:
             "agents_created": session.agents_created,
             "usage": session.usage.to_dict(),
             "run_dir": str(self.run_dir) if self.run_dir else None,
+            "files": self.written("files"),
+            "refused": self.written("refused"),
             "duration_s": round(self.duration_s, 3),
             "error": str(self.error) if self.error else None,
         }
 
+    def written(self, key: str = "files") -> list[dict[str, Any]]:
+        """The files this run's tool calls committed to the working directory (``files``)
+        or were refused (``refused``), each with the tool and turn."""
+        turns = self.session.turns[-self.turns_this_run:] if self.turns_this_run else []
+        found = []
+        for turn in turns:
+            for result in turn.results:
+                for item in result.get(key) or []:
+                    found.append({**item, "tool": result.get("name"), "turn": turn.index})
+        return found
 
 
 def last_result_text(turn: Turn) -> str:

@@ -123,7 +123,18 @@ def describe_action(action: dict[str, Any]) -> str:
 
 
 def describe_result(result: dict[str, Any], limit: int = RESULT_MAX_CHARS) -> str:
-    """What an action produced, as the agents read it (bounded)."""
+    """What an action produced, as the agents read it (bounded), with the files a tool
+    run wrote to the working directory and the writes refused."""
+    text = _describe_result(result, limit)
+    if result.get("files") or result.get("refused"):
+        from autoagent_core.sandbox.staging.report import file_lines
+
+        lines = file_lines(result.get("files") or [], result.get("refused") or [])
+        text += "\nworking directory: " + "; ".join(lines)
+    return text
+
+
+def _describe_result(result: dict[str, Any], limit: int) -> str:
     if result.get("ok"):
         kind = result.get("type")
         if kind == "run_tool":

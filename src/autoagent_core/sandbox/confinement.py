@@ -12,8 +12,12 @@ folder, an unreadable mode-000 file over a file).
 * strict: the root is an empty tmpfs; the system folders and the Python runtime are bound
   read-only, the scratch folder and ``--allow-write`` paths read-write, ``--allow-read``
   paths read-only. No network.
-* open: the whole file system read-only, then the working directory, the scratch folder
-  and ``--allow-write`` paths read-write.
+* open: the allow-list of :mod:`autoagent_core.sandbox.open_view` (the system, the working
+  directory without its dot-names through the staging overlay, the runtime and the tool
+  library read-only, nothing else of HOME), then the scratch folder and ``--allow-write``
+  paths read-write; the tool's current directory is the working directory, and what it
+  writes there is committed after the call (:mod:`autoagent_core.sandbox.staging`). The
+  stores of sessions and runs are hidden.
 
 Both modes bind the library's tool environment (``<tools_dir>.deps``) read-only, also where
 it lies inside the working directory: tools import from it and never write it.
@@ -30,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autoagent_core.config import Settings, config_path
+from autoagent_core.sandbox.staging.layer import StagingLayer
 
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 SYSTEM_ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "passwd", "group",
@@ -111,6 +116,10 @@ class Layout:
     child_program: Path
     seccomp_fd: int | None = None
     absent: list[Path] = field(default_factory=list)  # guarded paths that did not exist
+    stage: StagingLayer | None = None  # open mode: the overlay over the working directory
+    homes: list[Path] = field(default_factory=list)  # open mode: the hidden home folders
+    exposed: list[Path] = field(default_factory=list)  # open mode: what is bound back
+    hidden: set[Path] = field(default_factory=set)  # what is covered already (one mount each)
     _writable: list[Path] | None = field(default=None, repr=False)
     _readable: list[Path] | None = field(default=None, repr=False)
 
@@ -123,8 +132,8 @@ class Layout:
         if self._writable is None:
             grants = [Path(p).expanduser().resolve() for p in self.settings.allow_write]
             base = [self.scratch, *grants]
-            if self.mode == "open":
-                base = [self.cwd, *base]
+            # open mode: the working directory is staged, not bound; the tool environment
+            # is read-only (autoagent_core.deps installs it)
             self._writable = _unique(base)
         return self._writable
 
@@ -158,41 +167,60 @@ def _strict_base() -> tuple[str, ...]:
 
 def command(layout: Layout) -> list[str]:
     """The ``bwrap`` arguments (up to and including ``--``) for ``layout``."""
+    from autoagent_core.sandbox import open_view
+
     strict = layout.mode == "strict"
     args = [layout.bwrap, "--unshare-all", "--die-with-parent", "--new-session"]
     if os.geteuid() == 0:  # no capabilities inside: chmod/utime on read-only binds fail
         args += ["--uid", str(UNPRIVILEGED_ID), "--gid", str(UNPRIVILEGED_ID)]
-    args += list(_strict_base()) if strict else ["--ro-bind", "/", "/"]
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     if strict:
+        args += list(_strict_base())
+        args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
         for path in layout.readable():
             if path.exists():
                 args += ["--ro-bind", str(path), str(path)]
+    else:
+        args += open_view.mounts(layout)
     for path in layout.writable():
         if path.exists():
             args += ["--bind", str(path), str(path)]
     args += ["--ro-bind", str(layout.control), str(layout.control),
              "--ro-bind", str(layout.child_program), str(layout.child_program)]
     layout.absent = []
+    layout.hidden = set(layout.hidden)
     for path in protected_paths(layout.settings, layout.cwd):
         real = _real(path)
         if real is None:
             _note_absent(path, layout)
-        elif not strict or _visible(real, layout):
+        elif not strict and real in _unreadable_stores(layout.settings):
+            if open_view.visible(real, layout) and real not in layout.hidden:
+                args += ["--tmpfs", str(real), "--remount-ro", str(real)]
+                layout.hidden.add(real)
+        elif not strict and open_view.under(real, [layout.cwd]):
+            continue  # hidden (a dot-name) or bound read-only by open_view; never committed
+        elif _visible(real, layout):
             args += ["--ro-bind", str(real), str(real)]
     for path in hidden_paths(layout.cwd):
         real = _real(path)
         if real is None:
             _note_absent(path, layout)
-        elif not strict or _visible(real, layout):
+        elif real not in layout.hidden and _visible(real, layout):
+            layout.hidden.add(real)
             if real.is_dir():
                 args += ["--tmpfs", str(real), "--remount-ro", str(real)]
             else:
                 args += ["--ro-bind", str(layout.blocker), str(real)]
+    if not strict:
+        args += open_view.seal(layout)
     if layout.seccomp_fd is not None:
         args += ["--seccomp", str(layout.seccomp_fd)]
-    args += ["--chdir", str(layout.scratch), "--"]
+    args += ["--chdir", str(layout.scratch if strict else layout.cwd), "--"]
     return args
+
+
+def _unreadable_stores(settings: Settings) -> list[Path]:
+    """Open mode hides the sessions and runs (a tool reads the library and agents only)."""
+    return [settings.path(key).resolve() for key in ("sessions_dir", "log_dir")]
 
 
 def _note_absent(path: Path, layout: Layout) -> None:
@@ -202,7 +230,12 @@ def _note_absent(path: Path, layout: Layout) -> None:
 
 
 def _visible(path: Path, layout: Layout) -> bool:
-    """In strict mode only what was bound is there: cover only paths inside a bind."""
+    """In strict mode only what was bound is there, in open mode what the allow-list
+    shows: cover only paths that can be seen."""
+    if layout.mode != "strict":
+        from autoagent_core.sandbox.open_view import visible
+
+        return visible(path, layout)
     bound = [*layout.readable(), *layout.writable()]
     return any(path == root or root in path.parents for root in bound)
 
@@ -223,6 +256,14 @@ def prepare(mode: str, settings: Settings, cwd: Path, scratch: Path, control: Pa
     blocker.chmod(0o000)
     layout = Layout(mode, bwrap, settings, cwd.resolve(), scratch, control, blocker,
                     child_program)
+    if mode == "open":
+        from autoagent_core.errors import SandboxError
+        from autoagent_core.sandbox.staging.layer import create_layer
+
+        if layout.cwd == Path("/"):
+            raise SandboxError("open mode does not run tools with / as the working directory; "
+                               "run autoagent from a project folder")
+        layout.stage = create_layer(control, layout.cwd)
     if mode == "strict":
         from autoagent_core.sandbox.seccomp import deny_unix_sockets
 

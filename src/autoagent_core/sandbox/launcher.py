@@ -33,7 +33,6 @@ import marshal
 import os
 import secrets
 import selectors
-import shutil
 import signal
 import subprocess
 import sys
@@ -45,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 from autoagent_core.config import Settings, sandbox_mode
 from autoagent_core.errors import SandboxError
 from autoagent_core.sandbox.outcome import FLOOD_FACTOR, Outcome, Stream, to_result
+from autoagent_core.sandbox.staging.apply import commit_call, remove_later, remove_tree
 from autoagent_core.sandbox.tree_limits import TreeLimiter, tree_limiter
 from autoagent_core.types import ToolResult
 
@@ -97,12 +97,12 @@ def _landlock_reason() -> str | None:
 
 def unavailable_reason(mode: str) -> str | None:
     """Why ``mode`` (strict or open) cannot be enforced on this machine, or None."""
-    from autoagent_core.sandbox.mechanism import mechanism_status
+    from autoagent_core.sandbox.mechanism import mechanism_status, overlay_missing
 
     mechanism, detail = mechanism_status()
     if mechanism is None:
         return detail
-    return _landlock_reason() if mode == "strict" else None
+    return _landlock_reason() if mode == "strict" else overlay_missing(mechanism, detail)
 
 
 def strict_unavailable_reason() -> str | None:
@@ -286,12 +286,13 @@ def _check_mode(mode: str) -> None:
 
 
 def run_tool(code: str, name: str, args: dict[str, Any], settings: Settings,
-             workdir: Path | None = None,
-             extra_env: dict[str, str] | None = None) -> ToolResult:
+             workdir: Path | None = None, extra_env: dict[str, str] | None = None,
+             undo_dir: Path | None = None) -> ToolResult:
     """Run the function ``name`` defined by ``code`` with ``args`` as keyword arguments.
 
     ``extra_env`` is added to the tool's environment for this call only (the secrets the
-    tool declares); nothing else of the user's environment reaches it.
+    tool declares); nothing else of the user's environment reaches it. ``undo_dir``: where
+    open mode's commit keeps what it replaced (:mod:`.staging`).
 
     Never raises for what the tool does (that is a failed :class:`ToolResult` with a
     classified error); raises :class:`SandboxError` when the mode cannot be enforced.
@@ -396,17 +397,19 @@ def run_tool(code: str, name: str, args: dict[str, Any], settings: Settings,
             os.close(status_r)
         if hit:
             outcome.limit, outcome.limit_message = hit, closing.message()
+        result = to_result(outcome, name, settings, mode == "strict")
+        if layout is not None and layout.stage is not None:  # open mode: commit the writes
+            result.files, result.refused = commit_call(layout, settings, undo_dir)
     finally:
         if limiter is not None:  # the call never started
             limiter.close()
         if proxy is not None:
             proxy.close()
-        shutil.rmtree(control, ignore_errors=True)
+        remove_later(control)  # with the overlay's layer, beside the caller's next step
         if workdir is None:
-            shutil.rmtree(scratch, ignore_errors=True)
+            remove_tree(scratch)
         if layout is not None:
             confinement.remove_planted(layout)
-    result = to_result(outcome, name, settings, mode == "strict")
     if proxy is not None:
         from autoagent_core.sandbox.network import explain_refusals
 

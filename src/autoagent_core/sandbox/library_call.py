@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from autoagent_core.config import Settings
     from autoagent_core.deps.prepare import Notify
     from autoagent_core.types import ToolResult, ToolStore, ToolVersion
@@ -14,13 +16,15 @@ if TYPE_CHECKING:
 
 def run_library_tool(store: ToolStore, name: str, args: dict[str, Any], settings: Settings,
                      caller: str, notify: Notify | None = None,
-                     ) -> tuple[ToolVersion, ToolResult]:
+                     undo_dir: Path | None = None) -> tuple[ToolVersion, ToolResult]:
     """The tool version that ran (a new one when a missing module was declared) and the
     outcome of running it with ``args``.
 
     The tool's declared dependencies are installed first, as locked; a module it misses is
     installed and declared and the call made again (:mod:`autoagent_core.deps.prepare`,
-    each step reported through ``notify(kind, **fields)``).
+    each step reported through ``notify(kind, **fields)``). ``undo_dir``: where open mode
+    keeps what the call's commit replaced (a run's ``<run>/undo``; by default a new folder
+    under ``<log_dir>/.tool-calls``).
 
     Raises ``NotFoundError``/``InvalidNameError`` for an unknown or invalid name and
     ``SandboxError`` when the chosen sandbox mode cannot be enforced; what the tool itself
@@ -29,7 +33,7 @@ def run_library_tool(store: ToolStore, name: str, args: dict[str, Any], settings
     from autoagent_core.sandbox.launcher import run_tool
 
     def run(version: ToolVersion) -> ToolResult:
-        return run_tool(version.code, name, args, settings)
+        return run_tool(version.code, name, args, settings, undo_dir=undo_dir)
 
     tool, result = run_with_dependencies(store, store.get(name), settings, run,
                                          notify or _quiet)

@@ -177,6 +177,12 @@ def _tool_run(data: dict[str, Any]) -> str:
     for stream in ("stdout", "stderr"):
         if text_of(data, stream):
             body += f"<details><summary>{stream}</summary>{pre(text_of(data, stream))}</details>"
+    from autoagent_plugins.timeline.markdown import _file_lines
+
+    written = _file_lines(data)
+    if written:
+        body += ('<div class="box"><span class="label">Working directory</span><ul>'
+                 + "".join(f"<li>{e(text)}</li>" for text in written) + "</ul></div>")
     return item(head, body, facts)
 
 

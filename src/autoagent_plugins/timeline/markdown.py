@@ -209,7 +209,19 @@ def _tool_run(data: dict[str, Any]) -> list[str]:
     for stream in ("stdout", "stderr"):
         if text_of(data, stream):
             lines += [f"{stream}:", "", fence(text_of(data, stream))]
+    written = _file_lines(data)
+    if written:
+        lines += ["Working directory:", "", *[f"- {inline(text)}" for text in written], ""]
     return lines
+
+
+def _file_lines(data: dict[str, Any]) -> list[str]:
+    """Open mode's committed files and refused writes of a tool run, one line each."""
+    from autoagent_core.sandbox.staging.report import file_lines
+
+    files = [f for f in list_of(data, "files") if isinstance(f, dict)]
+    refused = [r for r in list_of(data, "refused") if isinstance(r, dict)]
+    return file_lines(files, refused) if files or refused else []
 
 
 def _action_failed(data: dict[str, Any]) -> list[str]:

@@ -57,6 +57,7 @@ def autoagent_timeline_recorders() -> list[Provider]:
 
 @hookimpl
 def autoagent_register_commands(app: Any) -> None:
+    from autoagent_plugins.timeline import undo_cli  # noqa: F401 - adds ``runs undo``
     from autoagent_plugins.timeline.cli import runs_app
 
     app.add_typer(runs_app, name="runs")
