@@ -96,6 +96,14 @@ class ActionExecutor:
         except UsageError as exc:
             return failure("invalid_name", str(exc),
                            "use a Python identifier of ASCII letters, digits and _")
+        from autoagent_core.secrets.inject import hard_coded_message, hard_coded_secret
+
+        secret = hard_coded_secret(code)
+        if secret is not None:
+            return failure("format_error", hard_coded_message(secret),
+                           f"use os.environ[\"{secret}\"] where the code needs the key",
+                           f"declare it: [tool.autoagent] secrets = [\"{secret}\"] in the "
+                           "'# /// script' block")
         if len(code) > self.settings.tool_code_max_chars:
             return failure("too_large", f"the code has {len(code)} characters, more than the "
                            f"limit of {self.settings.tool_code_max_chars}",
