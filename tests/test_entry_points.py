@@ -53,6 +53,8 @@ def test_the_project_registers_its_defaults_by_entry_point() -> None:
         "mcp": "autoagent_plugins.mcp.plugin",
         "local_executor": "autoagent_plugins.local_executor.plugin",
         "dask_executor": "autoagent_plugins.dask_executor.plugin",
+        "file_secrets": "autoagent_plugins.file_secrets.plugin",
+        "keyring_secrets": "autoagent_plugins.keyring_secrets.plugin",
     }
 
 

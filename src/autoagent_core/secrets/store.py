@@ -105,8 +105,14 @@ def current_store() -> SecretStore | None:
     """The process's store (opened once per config folder and ``AUTOAGENT_SECRET_STORE``),
     None when it cannot be opened (redaction then goes on with the other sources)."""
     global _opened
+    from autoagent_core.plugins import plugins_loaded
+
+    if not plugins_loaded():
+        return None  # the plugins are being loaded (and a warning printed): try later
     key = (str(secrets_dir()), os.environ.get("AUTOAGENT_SECRET_STORE", ""), os.getcwd())
     if _opened[0] != key:
+        # set first: opening may print (a plugin's warning), and printing redacts
+        _opened = (key, None)
         try:
             store: SecretStore | None = open_secret_store()
         except Exception:  # redaction must never fail for want of a store
