@@ -69,7 +69,7 @@ _NOT_SERVICES = _CONNECTORS | {
     "mía", "mio", "mío", "are", "it", "its", "with", "por", "que", "new", "nueva", "nuevo",
     "args", "value", "valor", "code", "código", "codigo", "env", "environ", "os", "str",
     "string", "none", "null", "true", "false", "name", "nombre", "access", "private",
-    "public", "secret", "test", "live", "prod", "real", "valid", "válida", "valida", "ok",
+    "public", "secret", "test", "live", "otra", "otro", "another", "other", "nueva", "prod", "real", "valid", "válida", "valida", "ok",
     "error", "get", "set", "http", "https", "www", "com", "json", "headers", "header",
 }
 # services worth naming a key after when the sentence does not say "key of X" plainly
@@ -145,6 +145,27 @@ def key_word_near(text: str, start: int, end: int) -> str | None:
     return None
 
 
+_OF = {"de", "del", "of", "for", "from", "para"}
+
+
+def _joined(words: list[str], i: int, step: int, needs_connector: bool) -> str | None:
+    """The word joined to the key word at ``i`` in direction ``step`` (over connectors and
+    other key words), when it can name a service; with ``needs_connector``, only after
+    "de"/"of"/"for"/... ."""
+    j = i + step
+    connected = False
+    while 0 <= j < len(words) and (words[j] in _CONNECTORS or words[j] in KEY_WORDS):
+        connected = connected or words[j] in _OF
+        j += step
+    if not 0 <= j < len(words) or (needs_connector and not connected):
+        return None
+    candidate = words[j]
+    if candidate != "\0" and len(candidate) >= 3 and candidate not in _NOT_SERVICES \
+            and candidate.isascii():
+        return candidate
+    return None
+
+
 def _service(before: list[str], after: list[str]) -> str | None:
     """The service a key belongs to: a word joined to a key word ("elevenlabs api key",
     "api key de serpapi"), else a known service's name in the line."""
@@ -153,15 +174,11 @@ def _service(before: list[str], after: list[str]) -> str | None:
     near = sorted((i for i, w in enumerate(words) if w in KEY_WORDS and abs(i - here) <= 10),
                   key=lambda i: abs(i - here))
     for i in near[:2]:  # the key word closest to the value, and the one joined to it
-        for step in (-1, 1):
-            j = i + step
-            while 0 <= j < len(words) and (words[j] in _CONNECTORS or words[j] in KEY_WORDS):
-                j += step
-            if 0 <= j < len(words):
-                candidate = words[j]
-                if (candidate != "\0" and len(candidate) >= 3
-                        and candidate not in _NOT_SERVICES and candidate.isascii()):
-                    return candidate
+        # "key of X" / "clave de X" first, then "X key" / "X api key"
+        for step, needs_connector in ((1, True), (-1, False), (1, False)):
+            candidate = _joined(words, i, step, needs_connector)
+            if candidate is not None:
+                return candidate
     if not near:
         return None
     nearest = [*reversed(before), *after]
