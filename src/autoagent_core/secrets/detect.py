@@ -69,7 +69,8 @@ _NOT_SERVICES = _CONNECTORS | {
     "mía", "mio", "mío", "are", "it", "its", "with", "por", "que", "new", "nueva", "nuevo",
     "args", "value", "valor", "code", "código", "codigo", "env", "environ", "os", "str",
     "string", "none", "null", "true", "false", "name", "nombre", "access", "private",
-    "public", "secret", "test", "live", "otra", "otro", "another", "other", "nueva", "prod", "real", "valid", "válida", "valida", "ok",
+    "public", "secret", "test", "live", "otra", "otro", "another", "other", "prod", "real",
+    "valid", "válida", "valida", "ok",
     "error", "get", "set", "http", "https", "www", "com", "json", "headers", "header",
 }
 # services worth naming a key after when the sentence does not say "key of X" plainly
