@@ -113,10 +113,10 @@ class Settings:
     tool_result_max_bytes: int = _setting(1_000_000, "Largest JSON result of a tool, bytes",
                                           minimum=1024)
     # secrets (autoagent secrets ...)
-    secret_store: str = _setting("auto", "Where secrets are kept: file (secrets.json in the "
+    secret_store: str = _setting("file", "Where secrets are kept: file (secrets.json in the "
                                  "config folder, mode 0600), keyring (the OS keyring, pip "
                                  "extra 'keyring') or auto (keyring where one works, else "
-                                 "file)", choices=("auto", "file", "keyring"))
+                                 "file)", choices=("file", "keyring", "auto"))
     # the run loop
     max_turns: int = _setting(10, "Turn limit of a run", minimum=1)
     protocol: str = _setting("auto", "How replies are asked for: auto (native tools, else "

@@ -4,7 +4,8 @@ A store is a plugin (hook ``autoagent_secret_stores``) selected by the ``secret_
 setting: ``file`` (the default plugin ``file_secrets``: ``secrets.json`` beside the user
 config file, mode 0600, a folder tools cannot read) or ``keyring`` (the OS keyring, with the
 ``keyring`` extra). ``auto`` picks ``keyring`` when that plugin is installed and a usable
-keyring backend exists, else ``file``.
+keyring backend exists, else ``file``. ``file`` is the default: every command reads the
+secrets to redact its output, and importing ``keyring`` costs about half a second.
 
 :func:`known_secrets` is what redaction, injection and the ``create_tool`` check read: every
 ``NAME -> value`` of the store, re-read only when the store says it changed (its
