@@ -143,3 +143,39 @@ def test_a_key_in_an_ask_prompt_is_never_sent(cli: Any, fake_cloudflare: FakeClo
     assert "the prompt held 1 secret(s)" in ran.stderr
     body = json.dumps(fake_cloudflare.requests[0].body)
     assert key not in body and "$GITHUB_TOKEN" in body
+
+
+def test_set_reads_a_hidden_prompt_on_a_terminal(isolated: Path) -> None:
+    import pty
+    import select
+    import subprocess
+    import sys
+    import time
+
+    main, child = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "autoagent_core", "secrets", "set",
+                             "WEATHER_TOKEN"], stdin=child, stdout=child, stderr=child,
+                            env=dict(os.environ), cwd=isolated, close_fds=True)
+    os.close(child)
+    seen = b""
+    deadline = time.monotonic() + 60
+
+    def read_until(marker: bytes) -> None:
+        nonlocal seen
+        while marker not in seen and time.monotonic() < deadline:
+            ready, _, _ = select.select([main], [], [], 0.5)
+            if ready:
+                try:
+                    seen += os.read(main, 1024)
+                except OSError:
+                    return
+
+    read_until(b"Value of WEATHER_TOKEN")
+    os.write(main, VALUE.encode() + b"\r")
+    read_until(b"kept WEATHER_TOKEN")
+    assert proc.wait(timeout=60) == 0, seen
+    os.close(main)
+    assert b"Value of WEATHER_TOKEN" in seen
+    assert VALUE.encode() not in seen  # not echoed
+    store = json.loads((isolated.parent / STORE).read_text())
+    assert store["secrets"]["WEATHER_TOKEN"]["value"] == VALUE

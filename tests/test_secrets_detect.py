@@ -111,3 +111,15 @@ def test_digests_and_uuids_in_any_sentence_without_key_words(words: list[str],
                          hashlib.sha256(data).hexdigest(), str(uuid.UUID(bytes=
                                                                          hashlib.md5(data).digest()))])
     assert find_secrets(sentence) == []
+
+
+PIECES = [*"aZ09_-+/=.:'\" \n{}ñ", "api key ", "token ", "sk_", "sk-", "ghp_", "eyJ", "AKIA",
+          "Xk29fLq8Zm3Rw7Tn5Vb1", "7f3a9b2c4d5e6f70"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=120).map("".join))
+def test_any_text_gives_only_spans_of_itself(text: str) -> None:
+    for finding in find_secrets(text):
+        assert text[finding.start:finding.end] == finding.value
+        assert finding.name == "" or finding.name.replace("_", "").isalnum()

@@ -113,8 +113,10 @@ def scan(
     sessions_dir: str = typer.Option(None, "--sessions-dir", help="Session folder."),
     log_dir: str = typer.Option(None, "--log-dir", help="Run timelines folder."),
 ) -> None:
-    """Find key-shaped values in the tool library, sessions and runs (file and field, never
-    the value). Exit 1 when some are found and not fixed."""
+    """Find keys in the tool library, sessions and runs; --fix moves them into the store.
+
+    Each place is a file and a field, never the value. Exit 1 when keys are found and not
+    fixed, 0 when there are none or --fix moved them."""
     from autoagent_core.secrets.scan import scan_folders
 
     settings = common.settings(tools_dir=tools_dir, sessions_dir=sessions_dir,
