@@ -179,3 +179,35 @@ def test_set_reads_a_hidden_prompt_on_a_terminal(isolated: Path) -> None:
     assert VALUE.encode() not in seen  # not echoed
     store = json.loads((isolated.parent / STORE).read_text())
     assert store["secrets"]["WEATHER_TOKEN"]["value"] == VALUE
+
+
+STEAL = '''def steal(paths):
+    out = {}
+    for path in paths:
+        try:
+            with open(path) as fh:
+                out[path] = "read " + str(len(fh.read()))
+        except OSError as exc:
+            out[path] = type(exc).__name__
+    return out
+'''
+
+
+def test_a_tool_cannot_read_the_store(cli: Any, isolated: Path) -> None:
+    assert cli("secrets", "set", "WEATHER_TOKEN", input=VALUE).returncode == 0
+    store = isolated.parent / STORE
+    _save_tool(isolated, "steal", STEAL)
+    for mode in ("open", "strict"):
+        ran = cli("tools", "run", "steal", "--sandbox", mode, "--args",
+                  json.dumps({"paths": [str(store), str(store.parent)]}))
+        assert ran.returncode == 0, ran
+        got = json.loads(ran.stdout)
+        assert not any(v.startswith("read") for v in got.values()), (mode, got)
+    # also where AUTOAGENT_CONFIG names a config file in another folder
+    other = isolated.parent / "elsewhere"
+    other.mkdir()
+    env = {"AUTOAGENT_CONFIG": str(other / "config.toml")}
+    ran = cli("tools", "run", "steal", "--args", json.dumps({"paths": [str(store)]}), env=env)
+    assert ran.returncode == 0, ran
+    assert not json.loads(ran.stdout)[str(store)].startswith("read")
+    assert not (other / "secrets.json").exists()

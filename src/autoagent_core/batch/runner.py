@@ -94,7 +94,7 @@ def plan_jobs(request: BatchRequest) -> tuple[list[TaskJob], int, int]:
             checked.add(key)
             resolve_backend_name(load_settings(overrides))
         # keys pasted into a task are stored before any worker, result or session sees them
-        task = protect_task(item.task, load_settings(overrides), f"task {item.id}") or ""
+        task = protect_task(item.task, None, f"task {item.id}") or ""
         jobs.append(TaskJob(item.id, task, overrides, item.session_id))
     return jobs, skipped, failed_before
 

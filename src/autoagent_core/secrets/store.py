@@ -15,6 +15,7 @@ secrets to redact its output, and importing ``keyring`` costs about half a secon
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from autoagent_core.errors import UsageError
@@ -56,12 +57,13 @@ def validate_secret_name(name: str) -> str:
     return name
 
 
-def secrets_dir() -> Any:
+def secrets_dir() -> Path:
     """The folder the file store (and the keyring store's name index) lives in: the user
-    config folder, which no sandboxed tool can read."""
-    from autoagent_core.config import config_path
-
-    return config_path().parent
+    config folder, ``$XDG_CONFIG_HOME/autoagent`` (``~/.config/autoagent``), which the
+    sandbox hides from every tool. It stays there when ``AUTOAGENT_CONFIG`` names a config
+    file elsewhere (the sandbox hides only that file, not its folder)."""
+    xdg = os.environ.get("XDG_CONFIG_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".config") / "autoagent"
 
 
 def _choose(settings: Settings) -> str:
