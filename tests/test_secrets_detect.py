@@ -123,3 +123,20 @@ def test_any_text_gives_only_spans_of_itself(text: str) -> None:
     for finding in find_secrets(text):
         assert text[finding.start:finding.end] == finding.value
         assert finding.name == "" or finding.name.replace("_", "").isalnum()
+
+
+def test_a_literal_becomes_an_environment_read_and_a_declaration() -> None:
+    from autoagent_core.secrets.fix import embedded, rewrite_code
+    from autoagent_core.tools.script_metadata import read_metadata
+
+    key = "sk_" + hashlib.sha256(b"tts").hexdigest()[:48]
+    code = (f"def tts(args):\n    api = '{key}'\n"
+            f"    auth = f\"xi {key}\"\n    return api\n")
+    new = rewrite_code(code, {key: "ELEVENLABS_API_KEY"})
+    assert key not in new
+    assert "api = os.environ[\"ELEVENLABS_API_KEY\"]" in new
+    assert "import os\n" in new
+    assert read_metadata(new).secrets == ["ELEVENLABS_API_KEY"]
+    compile(new, "tts", "exec")
+    assert embedded(code, {key: "ELEVENLABS_API_KEY"}) == ["ELEVENLABS_API_KEY"]
+    assert embedded(f"x = '{key}'\n", {key: "K"}) == []

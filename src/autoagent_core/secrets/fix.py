@@ -66,8 +66,8 @@ def rewrite_code(code: str, names: dict[str, str]) -> str:
     for value, name in names.items():
         if value not in code:
             continue
-        literal = re.compile(r"""(?P<prefix>[rRbBuU]?)(?P<q>["'])""" + re.escape(value) +
-                             r"(?P=q)")
+        literal = re.compile(r"""(?<![A-Za-z0-9_])[rRbBuUfF]?(?P<q>["'])""" +
+                             re.escape(value) + r"(?P=q)")
         code = literal.sub(f'os.environ["{name}"]', code)
         code = code.replace(value, f"${name}")
         used.append(name)
@@ -80,6 +80,18 @@ def rewrite_code(code: str, names: dict[str, str]) -> str:
         cut = block.end() + 1 if block is not None else 0
         code = code[:cut] + "import os\n" + code[cut:]
     return code
+
+
+def embedded(code: str, names: dict[str, str]) -> list[str]:
+    """The names whose value sits in ``code`` inside a longer string (not a literal of its
+    own): :func:`rewrite_code` leaves ``$NAME`` there, which a person must finish."""
+    out = []
+    for value, name in names.items():
+        whole = re.sub(r"""(?<![A-Za-z0-9_])[rRbBuUfF]?(["'])""" + re.escape(value) + r"\1",
+                       "", code)
+        if value in whole:
+            out.append(name)
+    return out
 
 
 def _write_in_place(path: Path, text: str) -> None:
@@ -122,6 +134,10 @@ def _fix_library(settings: Settings, names: dict[str, str], out: FixReport) -> N
             out.problems.append(f"tool {spec.name}: {exc}")
             continue
         out.tools.append((spec.name, saved.version))
+        for name in embedded(code, hits):
+            out.problems.append(f"tool {spec.name}: the key {name} sat inside a longer string "
+                                f"and is now the text ${name} there: make that part read "
+                                f"os.environ[\"{name}\"]")
 
 
 def fix_folders(settings: Settings, report: ScanReport, store: SecretStore) -> FixReport:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from autoagent_core.secrets.store import known_secrets
+from autoagent_core.secrets.task import MIN_KNOWN
 
 if TYPE_CHECKING:
     from autoagent_core.store_types import ToolResult
@@ -52,7 +53,7 @@ def missing_secrets_result(missing: list[str]) -> ToolResult:
 def hard_coded_secret(code: str) -> str | None:
     """The name of a known secret whose value appears in ``code``, or None."""
     for name, value in known_secrets().items():
-        if len(value) >= 6 and value in code:
+        if len(value) >= MIN_KNOWN and value in code:
             return name
     return None
 

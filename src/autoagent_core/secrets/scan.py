@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from autoagent_core.secrets.detect import find_secrets, name_for, service_in
+from autoagent_core.secrets.task import MIN_KNOWN
 
 if TYPE_CHECKING:
     from autoagent_core.config import Settings
@@ -74,8 +75,11 @@ def _files(roots: list[Path]) -> list[Path]:
     for root in roots:
         if not root.is_dir():
             continue
+        real = root.resolve()
         for path in sorted(root.rglob("*")):
-            if (path.suffix in TEXT_SUFFIXES and path.is_file() and not path.is_symlink()
+            # a symlink (to a file, or a folder on the way) never leads a fix out of a store
+            if (path.suffix in TEXT_SUFFIXES and not path.is_symlink() and path.is_file()
+                    and path.resolve().is_relative_to(real)
                     and path.stat().st_size <= MAX_FILE_BYTES):
                 out.append(path)
     return out
@@ -139,7 +143,7 @@ def scan_paths(roots: list[Path], known: dict[str, str] | None = None) -> ScanRe
                 if not report.values.get(finding.value):
                     report.values[finding.value] = name
     for name, value in (known or {}).items():
-        if len(value) >= 6:
+        if len(value) >= MIN_KNOWN:
             report.values.setdefault(value, name)
     by_name = {n: v for n, v in (known or {}).items()}
     named = {v: n for n, v in by_name.items()}

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 
 from autoagent_core.secrets.detect import find_secrets
 
+MIN_KNOWN = 6  # a kept value shorter than this is not looked for in text (too common)
+
 if TYPE_CHECKING:
     from autoagent_core.config import Settings
     from autoagent_core.secrets.store import SecretStore
@@ -69,7 +71,7 @@ def protect_text(text: str, store: SecretStore) -> Protected:
         if not found.get(finding.value):
             found[finding.value] = finding.name
     for name, value in known.items():
-        if value in text and value not in found:
+        if len(value) >= MIN_KNOWN and value in text and value not in found:
             found[value] = name
     if not found:
         return Protected(text)
@@ -118,4 +120,4 @@ def protect_task(text: str | None, settings: Settings | None = None,
 def _holds_known(text: str) -> bool:
     from autoagent_core.secrets.store import known_secrets
 
-    return any(value in text for value in known_secrets().values() if len(value) >= 4)
+    return any(value in text for value in known_secrets().values() if len(value) >= MIN_KNOWN)
