@@ -69,6 +69,7 @@ def ask(
                     temperature=temperature)
     # a key pasted into the prompt is stored and never sent to the model
     text = protect_task(text, conf, "the prompt") or text
+    system = protect_task(system, conf, "the system message")
     messages = [Message("system", system)] if system else []
     messages.append(Message("user", text))
     live = (not as_json) if stream is None else stream
