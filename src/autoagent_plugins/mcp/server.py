@@ -255,9 +255,7 @@ class LibraryServer:
 
             sock.close()
             raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-        # listening before the address is printed: a client that connects at once waits in
-        # the backlog while the library is listed, instead of being refused
-        sock.listen(128)
+        sock.listen(128)  # listening before the address is printed: no refused first client
         bound = sock.getsockname()[1]
         shown = f"[{host}]" if ":" in host else host
         print(f"autoagent: serving the tool library at http://{shown}:{bound}/mcp",
