@@ -300,7 +300,7 @@ class RunLoop:
             try:
                 # a secret value never leaves for the model (a reply or a tool's code could
                 # hold one): the request carries [REDACTED:NAME]
-                completion = self.backend.complete(self._redacted(convo), options)
+                completion = self.backend.complete(self.redacted(convo), options)
             except FormatRefusedError as exc:
                 # the service refused this protocol: ask again in the next one (counted as
                 # a format retry), or in the same one when it is forced
@@ -331,7 +331,7 @@ class RunLoop:
                           Message("user", note)]
         return None, completion.text if completion is not None else ""
 
-    def _redacted(self, convo: Sequence[Message]) -> list[Message]:
+    def redacted(self, convo: Sequence[Message]) -> list[Message]:
         """The messages as sent to the model: every secret value masked."""
         redactor = self.bus.redactor
         return [Message(m.role, redactor.text(m.content)) for m in convo]

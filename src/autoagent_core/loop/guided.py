@@ -78,7 +78,7 @@ class GuidedTurn:
             seed=SEED + 97 * turn.index + sample)
         loop.bus.emit("model_request", agent=agent, turn=turn.index, step=step,
                       sample=sample, messages=[m.to_dict() for m in messages])
-        sent = loop._redacted(messages)  # no secret value leaves for the model
+        sent = loop.redacted(messages)  # no secret value leaves for the model
         try:
             completion = loop.backend.complete(sent, options)
         except FormatRefusedError:
