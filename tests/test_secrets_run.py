@@ -119,6 +119,13 @@ def test_keys_in_a_task_reach_the_declaring_tool_and_nothing_else(
     assert hashes["result"]["echo"] == "[REDACTED:GITHUB_TOKEN]"
     assert "[REDACTED:SERPAPI_KEY]" in hashes["stderr"]
 
+    created = [r for t in run.session["turns"] for r in t["results"]
+               if r.get("name") == "key_hashes" and r["type"] == "create_tool"]
+    assert "at each call it gets the secret(s) OPENAI_API_KEY, ELEVENLABS_API_KEY" in \
+        created[0]["message"]
+    declared = [e["data"]["secrets"] for e in events if e["kind"] == "tool_created"]
+    assert declared[0] == list(KEYS) and declared[1] == []
+
     # the tool that declares nothing sees none of them, in os.environ or /proc
     peek = _tool_run(events, "peek_env")
     assert peek["ok"], peek

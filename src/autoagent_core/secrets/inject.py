@@ -24,16 +24,26 @@ if TYPE_CHECKING:
 def tool_environment(code: str) -> tuple[dict[str, str], list[str]]:
     """(``NAME -> value`` of each declared secret the store has, the declared names it
     lacks). Code whose block cannot be read declares nothing."""
+    declared = _declared(code)
+    known = known_secrets()
+    env = {name: known[name] for name in declared if name in known}
+    return env, [name for name in declared if name not in known]
+
+
+def declared_secrets(code: str) -> tuple[list[str], list[str]]:
+    """(the names ``code`` declares, those of them the store lacks)."""
+    env, missing = tool_environment(code)
+    return [n for n in _declared(code) if n in env or n in missing], missing
+
+
+def _declared(code: str) -> list[str]:
     from autoagent_core.errors import UsageError
     from autoagent_core.tools.script_metadata import read_metadata
 
     try:
-        declared = read_metadata(code).secrets
+        return read_metadata(code).secrets
     except UsageError:
-        return {}, []
-    known = known_secrets()
-    env = {name: known[name] for name in declared if name in known}
-    return env, [name for name in declared if name not in known]
+        return []
 
 
 def missing_secrets_result(missing: list[str]) -> ToolResult:
