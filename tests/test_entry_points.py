@@ -54,6 +54,8 @@ def test_the_project_registers_its_defaults_by_entry_point() -> None:
         "local_executor": "autoagent_plugins.local_executor.plugin",
         "dask_executor": "autoagent_plugins.dask_executor.plugin",
         "dashboard": "autoagent_plugins.dashboard.plugin",
+        "file_secrets": "autoagent_plugins.file_secrets.plugin",
+        "keyring_secrets": "autoagent_plugins.keyring_secrets.plugin",
     }
 
 

@@ -171,6 +171,6 @@ def test_every_hook_is_documented_in_the_readme() -> None:
 
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     hooks = [name for name in vars(AutoagentSpec) if name.startswith("autoagent_")]
-    assert len(hooks) == 9
+    assert len(hooks) == 10
     missing = [h for h in hooks if f"`{h}`" not in readme]
     assert not missing, f"hooks missing from the README: {missing}"

@@ -132,6 +132,11 @@ class Settings:
                                             "the sandbox); false: wheels only")
     deps_install_timeout: float = _setting(300.0, "Seconds one dependency install may take",
                                            minimum=1)
+    # secrets (autoagent secrets ...)
+    secret_store: str = _setting("file", "Where secrets are kept: file (secrets.json in the "
+                                 "config folder, mode 0600), keyring (the OS keyring, pip "
+                                 "extra 'keyring') or auto (keyring where one works, else "
+                                 "file)", choices=("file", "keyring", "auto"))
     # the run loop
     max_turns: int = _setting(10, "Turn limit of a run", minimum=1)
     protocol: str = _setting("auto", "How replies are asked for: auto (native tools, else "

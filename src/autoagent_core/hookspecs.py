@@ -151,6 +151,20 @@ class AutoagentSpec:
                 return [Provider("batch", batch_progress, "Batch progress")]
         """
 
+    @hookspec
+    def autoagent_secret_stores(self) -> list[Provider]:  # type: ignore[empty-body]
+        """Return secret stores: ``factory(settings)`` returns a
+        :class:`~autoagent_core.secrets.store.SecretStore` (``name``, ``location()``,
+        ``get``, ``set``, ``delete``, ``names()``, ``stamp()``). Selected by the
+        ``secret_store`` setting (``file`` and ``keyring`` are built in).
+
+        Example::
+
+            @hookimpl
+            def autoagent_secret_stores():
+                return [Provider("vault", VaultSecrets, "Secrets in HashiCorp Vault")]
+        """
+
 
 LAYER_HOOKS: dict[str, str] = {
     "backend": "autoagent_llm_backends",
@@ -161,5 +175,6 @@ LAYER_HOOKS: dict[str, str] = {
     "tool_source": "autoagent_tool_sources",
     "executor": "autoagent_executors",
     "dashboard_page": "autoagent_dashboard_pages",
+    "secret_store": "autoagent_secret_stores",
 }
 """Layer name (as in the settings) -> the collector hook that provides it."""

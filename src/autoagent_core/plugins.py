@@ -190,6 +190,12 @@ def get_plugin_manager() -> PluginManager:
     return _MANAGER
 
 
+def plugins_loaded() -> bool:
+    """Whether the process's plugin manager has finished loading (code that runs while a
+    plugin's warning is printed must not start loading them again)."""
+    return _MANAGER is not None
+
+
 def reset_plugin_manager() -> None:
     """Forget the loaded plugins (tests use a fresh manager each)."""
     global _MANAGER

@@ -38,8 +38,12 @@ class RecordingBackend:
         self._write()
 
     def complete(self, messages: Sequence[Message], options: CompletionOptions) -> Completion:
+        from autoagent_core.redact import redactor_for
+
         completion = self.inner.complete(messages, options)
-        self.items.append({"agent": options.agent, "text": completion.text})
+        # the script is a file in the user's folder: a secret in a reply is masked there
+        self.items.append({"agent": options.agent,
+                           "text": redactor_for().text(completion.text)})
         self._write()
         return completion
 

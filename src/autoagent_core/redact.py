@@ -3,8 +3,9 @@
 :class:`Redactor` replaces secret values and the credentials of ``Authorization`` headers
 with ``[REDACTED]``; it walks JSON values recursively. :func:`redactor_for` returns the
 process's redactor, built from every source of every secret setting (option, environment,
-``.env`` even when shadowed, the user config file) and every environment or ``.env``
-variable whose name looks secret (:func:`is_secret_env_name`), rebuilt only when a source
+``.env`` even when shadowed, the user config file), every environment or ``.env``
+variable whose name looks secret (:func:`is_secret_env_name`) and every value of the secret
+store (:func:`autoagent_core.secrets.store.known_secrets`), rebuilt only when a source
 changes.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 MASK = "[REDACTED]"
@@ -37,10 +38,21 @@ _remembered: set[str] = set()  # secret values given on the command line
 class Redactor:
     """Replaces known secret values and Authorization credentials in text and JSON."""
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+    def __init__(self, secrets: Iterable[str] = (),
+                 named: Mapping[str, str] | None = None) -> None:
+        """``secrets``: values masked as ``[REDACTED]``; ``named``: ``NAME -> value``,
+        masked as ``[REDACTED:NAME]``."""
+        self._named = {n: v for n, v in (named or {}).items()
+                       if v and len(v) >= MIN_SECRET_LEN}
         values = {s for s in secrets if s and len(s) >= MIN_SECRET_LEN}
+        values |= set(self._named.values())
+        self._masks = {v: f"[REDACTED:{n}]" for n, v in self._named.items()}
         # the JSON-escaped form too, so a secret with a quote or backslash is caught in JSON
-        values |= {json.dumps(s, ensure_ascii=False)[1:-1] for s in values}
+        for value in list(values):
+            escaped = json.dumps(value, ensure_ascii=False)[1:-1]
+            values.add(escaped)
+            if value in self._masks:
+                self._masks.setdefault(escaped, self._masks[value])
         self._secrets = sorted(values, key=len, reverse=True)
         self._re = (
             re.compile("|".join(re.escape(s) for s in self._secrets)) if self._secrets else None
@@ -51,12 +63,18 @@ class Redactor:
         """The secret values this redactor masks (longest first)."""
         return tuple(self._secrets)
 
+    @property
+    def named(self) -> dict[str, str]:
+        """The ``NAME -> value`` pairs masked with their name."""
+        return dict(self._named)
+
     def add(self, *secrets: str) -> None:
-        self.__init__([*self._secrets, *secrets])  # type: ignore[misc]
+        self.__init__([*self._secrets, *secrets], self._named)  # type: ignore[misc]
 
     def text(self, value: str) -> str:
         if self._re is not None:
-            value = self._re.sub(MASK, value)
+            masks = self._masks
+            value = self._re.sub(lambda m: masks.get(m.group(0), MASK), value)
         value = _AUTH_RE.sub(lambda m: m.group(1) + (m.group(2) or "") + MASK, value)
         return _BEARER_RE.sub("Bearer " + MASK, value)
 
@@ -99,18 +117,21 @@ def redactor_for(settings: Any = None, extra: Iterable[str] = ()) -> Redactor:
     """The process's redactor (plus ``extra`` values), rebuilt only when a source changed."""
     global _cache
     from autoagent_core.config import config_path
+    from autoagent_core.secrets.store import known_secrets
 
     named = tuple(sorted((k, v) for k, v in os.environ.items() if is_secret_env_name(k)))
     own = tuple(settings.secret_values()) if settings is not None else ()
     dotenv = os.path.join(os.getcwd(), ".env")
+    stored = known_secrets()
     key = (named, own, tuple(sorted(_remembered)), tuple(extra),
-           _stat_key(dotenv), _stat_key(config_path()), _secret_env_values())
+           _stat_key(dotenv), _stat_key(config_path()), _secret_env_values(),
+           tuple(sorted(stored.items())))
     if _cache is not None and _cache[0] == key:
         return _cache[1]
     values = [v for _, v in named if len(v) >= MIN_NAMED_SECRET_LEN]
     values += [*own, *_remembered, *extra, *key[6]]
     values += _dotenv_secrets(dotenv) + _config_file_secrets()
-    redactor = Redactor(values)
+    redactor = Redactor(values, stored)
     _cache = (key, redactor)
     return redactor
 

@@ -75,6 +75,7 @@ def plan_jobs(request: BatchRequest) -> tuple[list[TaskJob], int, int]:
     Settings of every job are checked first, so a bad option stops the batch before work."""
     from autoagent_core.config import load_settings
     from autoagent_core.layers import resolve_backend_name
+    from autoagent_core.secrets.task import protect_task
 
     tasks = read_tasks(request.tasks_path)
     statuses = last_statuses(request.results_path)
@@ -92,7 +93,9 @@ def plan_jobs(request: BatchRequest) -> tuple[list[TaskJob], int, int]:
         if key not in checked:
             checked.add(key)
             resolve_backend_name(load_settings(overrides))
-        jobs.append(TaskJob(item.id, item.task, overrides, item.session_id))
+        # keys pasted into a task are stored before any worker, result or session sees them
+        task = protect_task(item.task, None, f"task {item.id}") or ""
+        jobs.append(TaskJob(item.id, task, overrides, item.session_id))
     return jobs, skipped, failed_before
 
 

@@ -87,6 +87,7 @@ def build_app() -> typer.Typer:
         config_cmd,
         plugins_cmd,
         run_cmd,
+        secrets_cmd,
         sessions_cmd,
         tools_cmd,
     )
@@ -99,6 +100,7 @@ def build_app() -> typer.Typer:
     app.add_typer(agents_cmd.app, name="agents")
     plugins_cmd.register(app)
     app.add_typer(config_cmd.app, name="config")
+    app.add_typer(secrets_cmd.app, name="secrets")
 
     from autoagent_core.plugins import get_plugin_manager
 

@@ -61,12 +61,16 @@ def ask(
     """Send one prompt to the model backend and print the reply."""
     from autoagent_core.cli.common import print_json, settings
     from autoagent_core.layers import open_backend
+    from autoagent_core.secrets.task import protect_task
     from autoagent_core.types import CompletionOptions, Message
 
     text = _read_prompt(prompt)
     schema = _read_schema(json_schema) if json_schema is not None else None
     conf = settings(backend=backend, model=model, max_tokens=max_tokens,
                     temperature=temperature)
+    # a key pasted into the prompt is stored and never sent to the model
+    text = protect_task(text, conf, "the prompt") or text
+    system = protect_task(system, conf, "the system message")
     messages = [Message("system", system)] if system else []
     messages.append(Message("user", text))
     live = (not as_json) if stream is None else stream

@@ -99,6 +99,18 @@ class ActionExecutor:
         except UsageError as exc:
             return failure("invalid_name", str(exc),
                            "use a Python identifier of ASCII letters, digits and _")
+        from autoagent_core.secrets.inject import (
+            declared_secrets,
+            hard_coded_message,
+            hard_coded_secret,
+        )
+
+        secret = hard_coded_secret(code)
+        if secret is not None:
+            return failure("format_error", hard_coded_message(secret),
+                           f"use os.environ[\"{secret}\"] where the code needs the key",
+                           f"declare it: [tool.autoagent] secrets = [\"{secret}\"] in the "
+                           "'# /// script' block")
         if len(code) > self.settings.tool_code_max_chars:
             return failure("too_large", f"the code has {len(code)} characters, more than the "
                            f"limit of {self.settings.tool_code_max_chars}",
@@ -112,14 +124,20 @@ class ActionExecutor:
         if spec.version == previous:
             return {"ok": True, "version": spec.version,
                     "message": f"unchanged: {name} version {spec.version} already has this code"}
+        declared, missing = declared_secrets(code)
         self.bus.emit("tool_created", name=name, version=spec.version,
-                      description=spec.description, code=code, created=previous is None)
+                      description=spec.description, code=code, created=previous is None,
+                      secrets=declared)
         self.session.tools_created.append(
             {"name": name, "version": spec.version, "turn": turn.index, "created_by": agent})
         verb = "created" if previous is None else "saved a new version of"
-        return {"ok": True, "version": spec.version,
-                "message": f"{verb} {name}: version {spec.version}, signature "
-                           f"{spec.signature()}"}
+        message = f"{verb} {name}: version {spec.version}, signature {spec.signature()}"
+        if declared:
+            message += f"; at each call it gets the secret(s) {', '.join(declared)}"
+        if missing:
+            message += (f"; not kept yet: {', '.join(missing)} (the user keeps one with "
+                        f"'autoagent secrets set {missing[0]}')")
+        return {"ok": True, "version": spec.version, "message": message}
 
     def run_tool(self, name: str, args: dict[str, Any], agent: str = "coder") -> dict[str, Any]:
         """Run a library tool in the sandbox (the shared library-call path, recorded with

@@ -301,7 +301,9 @@ class RunLoop:
                                         json_schema=None if protocol == "text" else schema,
                                         on_text=on_text, agent=agent, protocol=protocol)
             try:
-                completion = self.backend.complete(convo, options)
+                # a secret value never leaves for the model (a reply or a tool's code could
+                # hold one): the request carries [REDACTED:NAME]
+                completion = self.backend.complete(self.redacted(convo), options)
             except FormatRefusedError as exc:
                 # the service refused this protocol: ask again in the next one (counted as
                 # a format retry), or in the same one when it is forced
@@ -331,6 +333,11 @@ class RunLoop:
                 convo += [Message("assistant", clip(completion.text, 4000)),
                           Message("user", note)]
         return None, completion.text if completion is not None else ""
+
+    def redacted(self, convo: Sequence[Message]) -> list[Message]:
+        """The messages as sent to the model: every secret value masked."""
+        redactor = self.bus.redactor
+        return [Message(m.role, redactor.text(m.content)) for m in convo]
 
     def _protocol_event(self, agent: str, turn: Turn, error: str, text: str, protocol: str,
                         following: str, reason: str) -> None:

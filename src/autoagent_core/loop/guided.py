@@ -78,11 +78,12 @@ class GuidedTurn:
             seed=SEED + 97 * turn.index + sample)
         loop.bus.emit("model_request", agent=agent, turn=turn.index, step=step,
                       sample=sample, messages=[m.to_dict() for m in messages])
+        sent = loop.redacted(messages)  # no secret value leaves for the model
         try:
-            completion = loop.backend.complete(messages, options)
+            completion = loop.backend.complete(sent, options)
         except FormatRefusedError:
             options.json_schema = None
-            completion = loop.backend.complete(messages, options)
+            completion = loop.backend.complete(sent, options)
         turn.usage = turn.usage + completion.usage
         loop.bus.emit("model_reply", agent=agent, turn=turn.index, step=step, sample=sample,
                       text=completion.text, usage=completion.usage.to_dict(),

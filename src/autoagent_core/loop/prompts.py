@@ -94,13 +94,29 @@ def render_agents(listed: list[AgentSpec], total: int) -> str:
 
 def coder_system(tools_text: str, agents_text: str) -> str:
     return Template(load_prompt("coder")).safe_substitute(
-        actions=load_prompt("actions"), tools=tools_text, agents=agents_text)
+        actions=load_prompt("actions"), tools=tools_text, agents=agents_text) + \
+        secrets_text()
 
 
 def agent_system(spec: AgentSpec, tools_text: str, agents_text: str) -> str:
     return Template(load_prompt("agent")).safe_substitute(
         name=spec.name, role=spec.role, instructions=spec.instructions,
-        actions=load_prompt("actions"), tools=tools_text, agents=agents_text)
+        actions=load_prompt("actions"), tools=tools_text, agents=agents_text) + \
+        secrets_text()
+
+
+def secrets_text() -> str:
+    """The secrets section of a prompt: the names the user keeps (never a value) and how a
+    tool gets one; empty when there are none."""
+    from autoagent_core.secrets.store import known_secrets
+
+    names = sorted(known_secrets())
+    if not names:
+        return ""
+    return ("\n\n## Secrets\nThe user keeps these secrets: " + ", ".join(names) + ". A $NAME "
+            "in the task stands for one. Never write a key into code or arguments: the tool "
+            "reads it with os.environ[\"NAME\"] and declares it at the top of its code:\n"
+            "# /// script\n# [tool.autoagent]\n# secrets = [\"NAME\"]\n# ///\n")
 
 
 def supervisor_system(agents_text: str) -> str:

@@ -118,7 +118,11 @@ def execute_run(settings: Settings, request: RunRequest,
     from autoagent_core.recording import record_if_asked
     from autoagent_core.redact import redactor_for
     from autoagent_core.rundir import new_run_dir
+    from autoagent_core.secrets.task import protect_task
 
+    # keys pasted into the task go to the secret store before anything is saved or sent
+    request = RunRequest(protect_task(request.task, settings), request.session_id,
+                         request.resume)
     sessions = layers.open_session_store(settings)
     plan = plan_session(sessions, request)
     tools = layers.open_tool_store(settings)

@@ -28,12 +28,25 @@ def run_library_tool(store: ToolStore, name: str, args: dict[str, Any], settings
 
     Raises ``NotFoundError``/``InvalidNameError`` for an unknown or invalid name and
     ``SandboxError`` when the chosen sandbox mode cannot be enforced; what the tool itself
-    does is a failed result, never an exception."""
+    does is a failed result, never an exception.
+
+    The tool gets the secrets it declares as environment variables (a declared secret the
+    store lacks fails the call with advice), and the result comes back with every secret
+    value masked."""
     from autoagent_core.deps.prepare import run_with_dependencies
     from autoagent_core.sandbox.launcher import run_tool
+    from autoagent_core.secrets.inject import (
+        missing_secrets_result,
+        redact_result,
+        tool_environment,
+    )
 
     def run(version: ToolVersion) -> ToolResult:
-        return run_tool(version.code, name, args, settings, undo_dir=undo_dir)
+        env, missing = tool_environment(version.code)
+        if missing:
+            return missing_secrets_result(missing)
+        return redact_result(run_tool(version.code, name, args, settings, extra_env=env,
+                                      undo_dir=undo_dir))
 
     tool, result = run_with_dependencies(store, store.get(name), settings, run,
                                          notify or _quiet)

@@ -1,0 +1,1 @@
+"""The ``keyring`` secret store: values in the OS keyring (extra ``keyring``)."""
