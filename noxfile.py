@@ -52,5 +52,5 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
     """Check types with mypy."""
-    session.install("-e", ".[mcp,dask,sandbox]", "mypy")
+    session.install("-e", ".[mcp,dask,dashboard,keyring]", "mypy")
     session.run("mypy")
