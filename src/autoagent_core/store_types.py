@@ -235,6 +235,9 @@ class Session:
     answer: str | None = None
     run_dirs: list[str] = field(default_factory=list)
     schema_version: int = SESSION_SCHEMA_VERSION
+    candidate: str | None = None
+    """An answer the run computed but could not verify (the run then ends failed, with
+    ``answer`` empty); None once a checked answer is given."""
 
     @property
     def usage(self) -> Usage:

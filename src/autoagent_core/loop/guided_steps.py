@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 import re
 import sys
 from collections import Counter
@@ -159,15 +160,17 @@ def tool_code(name: str, description: str, params: list[tuple[str, str]],
               expression: str) -> str | None:
     """The tool's source: a function returning ``expression``, with an import for each
     standard-library module the expression names. None when the expression does not parse
-    or uses none of the parameters."""
+    or leaves a parameter unused: each parameter carries a value the task gives, and an
+    expression that ignores one (``ten * ten * ten`` for ``power(power, ten)``) computes
+    something else than the task asks."""
     try:
         tree = ast.parse(expression.strip(), mode="eval")
-    except SyntaxError:
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
         return None
     bound = {p for p, _ in params}
     used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
-    if not used & bound:
-        return None  # a function that ignores its parameters is no tool
+    if not bound <= used:
+        return None
     modules = sorted({node.id for node in ast.walk(tree) if isinstance(node, ast.Name)
                       and node.id in sys.stdlib_module_names and node.id not in bound})
     lines = [f"def {python_signature(name, params)}:",
@@ -243,8 +246,19 @@ def arguments_schema(params: list[tuple[str, str]], task: str) -> dict[str, Any]
 # --------------------------------------------------------------------------- voting
 
 
+def _same_number(value: Any) -> Any:
+    """Numbers as one form, so ``5``, ``5.0`` and ``4.999999999999999`` compare equal."""
+    if isinstance(value, float) and math.isfinite(value):
+        rounded = round(value, 9)
+        return int(rounded) if rounded.is_integer() else rounded
+    if isinstance(value, list):
+        return [_same_number(v) for v in value]
+    return value
+
+
 def result_key(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=repr)
+    """The form in which two results are compared (the vote, the agreement check)."""
+    return json.dumps(_same_number(value), sort_keys=True, ensure_ascii=False, default=repr)
 
 
 def vote(results: list[Any]) -> int | None:
