@@ -17,7 +17,7 @@ same tasks, with the same check, through smolagents' CodeAgent on the same GGUF
 or the task file is wrong. Usage::
 
     python bench/offline_suite.py [--autoagent PATH] [--limit N] [--max-turns 4]
-        [--mode both] [--save FILE] [--baseline FILE] [--keep DIR]
+        [--mode both] [--save FILE] [--baseline FILE] [--keep DIR] [--env KEY=VALUE]
         [--strategy guided|free] [--backend local] [--compare-smolagents] [-- EXTRA RUN ARGS]
 """
 
@@ -110,8 +110,9 @@ def run_autoagent(exe: str, task: dict[str, Any], args: argparse.Namespace,
         cmd += ["--strategy", args.strategy]
     cmd += [*args.extra, "--", task["task"]]
     start = time.perf_counter()
+    env = clean_env(home) | dict(item.split("=", 1) for item in args.env)
     try:
-        proc = subprocess.run(cmd, cwd=home, env=clean_env(home), capture_output=True,
+        proc = subprocess.run(cmd, cwd=home, env=env, capture_output=True,
                               text=True, timeout=args.timeout, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         return {"answer": None, "candidate": None, "solved": False, "exit": None,
@@ -264,6 +265,9 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, help="results saved by --save from another "
                         "checkout, printed beside this run's")
     parser.add_argument("--keep", type=Path, help="copy each mode's folders here")
+    parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                        help="set in each run's environment after the scrubbing (e.g. "
+                        "AUTOAGENT_LOCAL_THREADS=1 on a machine loaded by other jobs)")
     parser.add_argument("extra", nargs="*", help="extra arguments for autoagent run "
                         "(after --)")
     args = parser.parse_args()

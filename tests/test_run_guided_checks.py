@@ -6,10 +6,11 @@ disagree the run ends failed, ``answer`` empty and the unverified value as ``can
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from autoagent_core.loop.guided_checks import Candidates, params_fit_task, value_fits
 from autoagent_core.retrieval import FIT_THRESHOLD, fit_score
-from fixtures.runs import RunOnDisk, RunTask
+from fixtures.runs import RunOnDisk, RunTask, script_path
 
 ONE_SAMPLE = {"AUTOAGENT_GUIDED_SAMPLES": "1"}
 MAIN_JOB = "Write a tool that adds two numbers and use it to add 2 and 3"
@@ -75,9 +76,7 @@ def test_an_answer_of_the_wrong_kind_ends_the_run_failed(run_task: RunTask) -> N
     assert "yes or no" in run.stderr
 
 
-def test_a_failed_run_without_json_prints_no_answer(cli, isolated: Path) -> None:  # type: ignore[no-untyped-def]
-    from fixtures.runs import script_path
-
+def test_a_failed_run_without_json_prints_no_answer(cli: Any, isolated: Path) -> None:
     result = cli("run", "--strategy", "guided", "--script", script_path("guided_disagree"),
                  "What is 2 to the power of 10?", env=ONE_SAMPLE)
     assert result.returncode == 1, result
@@ -110,7 +109,8 @@ def test_value_kinds_are_facts_about_the_value() -> None:
     assert not value_fits("whole number", 4.5)
     assert value_fits("yes or no", False) and value_fits("yes or no", "Yes")
     assert not value_fits("yes or no", 14)
-    assert value_fits("text", "HELLO") and not value_fits("text", 5)
+    assert value_fits("text", "HELLO") and value_fits("text", 5)  # a number reads as text
+    assert not value_fits("text", [1]) and not value_fits("text", True)
     assert value_fits("list", [1, 2]) and not value_fits("list", "1, 2")
     assert value_fits("date", "2024-02-03") and not value_fits("date", "Friday")
     assert value_fits("", 5)  # no kind given: nothing to hold against the value

@@ -96,7 +96,7 @@ def value_fits(kind: str, value: Any) -> bool:
     if kind == "date":
         return _is_date(value)
     if kind == "text":
-        return isinstance(value, str) and _as_number(value) is None
+        return isinstance(value, str) or _as_number(value) is not None
     return True  # no kind given: nothing to hold against the value
 
 
