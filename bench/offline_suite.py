@@ -148,6 +148,8 @@ def run_mode(exe: str, tasks: list[dict[str, Any]], args: argparse.Namespace,
             home.mkdir(exist_ok=True)
             result = run_autoagent(exe, task, args, home)
             results.append(result)
+            if args.save:  # after each task, so a run stopped early still leaves figures
+                save(args.save, tasks[:len(results)], {f"autoagent {mode}": results})
             print(f"autoagent {mode} {task['id']}: {verdict(result)} in "
                   f"{result['seconds']:.1f} s, {fmt(result['tokens'], 0)} tokens, "
                   f"{result['status']}, answer {short(result['answer'], 30)}, candidate "
@@ -155,6 +157,15 @@ def run_mode(exe: str, tasks: list[dict[str, Any]], args: argparse.Namespace,
         if args.keep:
             shutil.copytree(tmp, args.keep / mode, dirs_exist_ok=True)
     return results
+
+
+def save(path: Path, tasks: list[dict[str, Any]],
+         columns: dict[str, list[dict[str, Any]]]) -> None:
+    previous = json.loads(path.read_text()) if path.exists() else {}
+    merged = {**(previous.get("columns") or {}), **columns}
+    path.write_text(json.dumps({"load_average": load_average(),
+                                "tasks": [t["id"] for t in tasks], "columns": merged},
+                               indent=1))
 
 
 def verdict(result: dict[str, Any]) -> str:
@@ -283,8 +294,7 @@ def main() -> None:
     if args.compare_smolagents:
         columns["smolagents"] = run_smolagents(tasks, args)
     if args.save:
-        args.save.write_text(json.dumps({"load_average": load_average(), "tasks": [
-            t["id"] for t in tasks], "columns": columns}, indent=1))
+        save(args.save, tasks, columns)
     print()
     print_table(tasks, columns)
     print()

@@ -66,7 +66,7 @@ def test_a_disagreeing_second_tool_ends_the_run_failed(run_task: RunTask,
     _failed_with_candidate(run, "20")
     assert "computed 1024" in run.stderr
     checked = next(e["data"] for e in run.events if e["kind"] == "answer_checked")
-    assert checked["agreed"] is False and checked["others"] == [1024, 100]
+    assert checked["agreed"] is False and checked["others"] == [1024, 100, 12]
 
 
 def test_an_answer_of_the_wrong_kind_ends_the_run_failed(run_task: RunTask) -> None:

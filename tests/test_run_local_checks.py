@@ -13,7 +13,7 @@ import pytest
 
 from fixtures.runs import read_events
 
-pytestmark = [pytest.mark.local, pytest.mark.usefixtures("local_gguf")]
+pytestmark = [pytest.mark.local, pytest.mark.usefixtures("local_gguf"), pytest.mark.timeout(2400)]
 
 MAIN_JOB = "Write a tool that adds two numbers and use it to add 2 and 3"
 

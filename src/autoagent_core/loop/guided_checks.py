@@ -43,7 +43,7 @@ KINDS = ["number", "whole number", "text", "yes or no", "list", "date"]
 KIND_SCHEMA: dict[str, Any] = {"type": "object", "properties": {"kind": {"enum": KINDS}},
                                "required": ["kind"]}
 YES_NO = {"yes", "no", "true", "false"}
-RECHECK_SAMPLES = 2
+RECHECK_SAMPLES = 3
 """Further bodies sampled, one at a time, when the first samples give no two agreeing
 values: the independent second tool."""
 
