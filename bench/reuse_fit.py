@@ -8,7 +8,7 @@ the tool was made for that task (its original text or its rewording), *wrong* ot
 For each threshold it prints how many right pairs would be offered for reuse and how many
 wrong ones, and the scores of the closest wrong pairs. Usage::
 
-    python bench/reuse_fit.py DIR/fresh
+    python bench/reuse_fit.py DIR/fresh [DIR2/fresh ...]
 
 Measured on the tools SmolLM2-135M wrote for the 25 tasks (see the README, "The offline
 model"): no wrong pair reaches 0.5 and most rewordings of a tool's own task do.
@@ -43,15 +43,17 @@ def score(task: str, tool: dict[str, Any]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("folder", type=Path, help="the fresh-mode folders kept by the suite")
+    parser.add_argument("folders", type=Path, nargs="+",
+                        help="fresh-mode folders kept by the suite (several runs may be given)")
     args = parser.parse_args()
     tasks = {t["id"]: t["task"] for t in
              json.loads((HERE / "offline_tasks.json").read_text())["tasks"]}
     reworded = json.loads((HERE / "reuse_tasks.json").read_text())["reworded"]
-    made = tools_by_task(args.folder)
+    made = [(origin, tools) for folder in args.folders
+            for origin, tools in tools_by_task(folder).items()]
     right: list[tuple[float, str, str]] = []
     wrong: list[tuple[float, str, str]] = []
-    for origin, tools in made.items():
+    for origin, tools in made:
         for tool in tools:
             for task_id in tasks:
                 for text in (tasks[task_id], reworded.get(task_id, "")):
@@ -59,7 +61,7 @@ def main() -> None:
                         continue
                     entry = (score(text, tool), str(tool.get("name")), text)
                     (right if task_id == origin else wrong).append(entry)
-    print(f"{sum(map(len, made.values()))} tools from {len(made)} tasks; "
+    print(f"{sum(len(tools) for _, tools in made)} tools from {len(made)} task runs; "
           f"{len(right)} right pairs, {len(wrong)} wrong pairs")
     print(f"{'threshold':>9} | right offered | wrong offered")
     for threshold in THRESHOLDS:

@@ -184,7 +184,8 @@ class GuidedTurn:
         for sample in range(self.loop.settings.guided_samples):
             reply = self.ask("coder", "signature", steps.signature_messages(task),
                              steps.SIGNATURE_SCHEMA, turn, sample)
-            if reply is not None and steps.usable_signature(reply, task):
+            if (reply is not None and steps.usable_signature(reply, task)
+                    and checks.params_fit_task(steps.parse_signature(reply)[2], task)):
                 break
         name, description, params = steps.parse_signature(reply or {})
         if not name or not params:
