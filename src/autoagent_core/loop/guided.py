@@ -180,14 +180,15 @@ class GuidedTurn:
                 spec = next(t for t in listed if t.name == chosen)
                 params = steps.params_of_schema(spec.parameters)
                 return self._call_existing(task, turn, chosen, params)
-        reply = None
+        usable = None  # never an unusable one: its call would invent the task's values
         for sample in range(self.loop.settings.guided_samples):
             reply = self.ask("coder", "signature", steps.signature_messages(task),
                              steps.SIGNATURE_SCHEMA, turn, sample)
             if (reply is not None and steps.usable_signature(reply, task)
                     and checks.params_fit_task(steps.parse_signature(reply)[2], task)):
+                usable = reply
                 break
-        name, description, params = steps.parse_signature(reply or {})
+        name, description, params = steps.parse_signature(usable or {})
         if not name or not params:
             loop.bus.emit("action_failed", agent="coder", turn=turn.index, type="signature",
                           name=name or None, error={"message": "no usable signature"})

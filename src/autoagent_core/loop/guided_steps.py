@@ -94,15 +94,17 @@ def copies_an_example(step: str, reply: dict[str, Any]) -> bool:
 
 
 def usable_signature(reply: dict[str, Any], task: str = "") -> bool:
-    """A signature worth building on: a name, parameters, not an example's copy, and room
-    for the values the task gives (one parameter each, or a list taking several), so no
-    value of the task ends up as a constant inside the body."""
+    """A signature worth building on: a name, parameters, not an example's copy, room for
+    the values the task gives (one parameter each, or a list taking several), so no value of
+    the task ends up as a constant inside the body, and no more parameters than values, so
+    no call has to invent one."""
     name, _description, params = parse_signature(reply)
     found = task_literals(task)
     given = min(3, len(found["array"]) + len(found["string"]) + len(found["number"]))
     room = 99 if any(t == "list" for _, t in params) else len(params)
     return (bool(name) and bool(params) and not copies_an_example("signature", reply)
-            and name not in {p for p, _ in params} and room >= given)
+            and name not in {p for p, _ in params} and room >= given
+            and len(params) <= max(1, given))
 
 
 SIGNATURE_SCHEMA: dict[str, Any] = {
