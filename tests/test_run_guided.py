@@ -23,9 +23,9 @@ def test_failing_tool_is_fixed_under_the_same_name(run_task: RunTask, isolated: 
     first, second = run.session["turns"]
     assert first["results"][-1]["ok"] is False
     assert first["results"][-1]["error"]["class"] == "name"
-    # the facts decided turn 1 without asking the Supervisor's model
+    # the facts decided turn 1 without asking the Supervisor's model for a judgement
     assert first["decision"]["decision"] == "continue"
-    assert "supervisor" not in {m["agent"] for m in first["messages"]}
+    assert "judge" not in {m.get("step") for m in first["messages"]}
     assert second["decision"] == {**second["decision"], "decision": "done", "answer": "5"}
     # the fix request showed the failed expression and the error
     body_requests = [e["data"] for e in run.events if e["kind"] == "model_request"

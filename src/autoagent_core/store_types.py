@@ -240,6 +240,9 @@ class Session:
     answer: str | None = None
     run_dirs: list[str] = field(default_factory=list)
     schema_version: int = SESSION_SCHEMA_VERSION
+    candidate: str | None = None
+    """An answer the run computed but could not verify (the run then ends failed, with
+    ``answer`` empty); None once a checked answer is given."""
     # the original AutoAgent's four keys (metadata, transcript, tools_used as names,
     # custom_data) as last read, kept so the original can still load and resume the file;
     # ``original_turns`` is how many of ``turns`` were rebuilt from its transcript

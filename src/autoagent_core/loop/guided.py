@@ -12,11 +12,14 @@ asks for one small thing under a JSON schema the backend enforces while decoding
 
 Every pair of body and arguments runs in the sandbox; the value most candidates agree on
 wins, and that tool is saved through the store (a version) and run like any Coder action.
-The Supervisor keeps its role: the loop first checks the facts that need no model (a tool
-ran, it returned a value), then asks the model one constrained question, yes or no; the
-answer's text is the tool's result. A "no" or a failure makes the next turn fix the same
-tool under the same name (a new version). Sessions, events and timelines are those of the
-free strategy.
+A library tool is offered for reuse only when it fits the task (:mod:`.guided_checks`).
+The Supervisor keeps its role, and ``done`` means checked: the loop checks the facts that
+need no model (a tool ran, it returned a value, a second independently sampled body computed
+the same value from the same arguments, the value's type is the kind of answer the model
+says the task asks for), then asks the model one constrained question, yes or no. When a
+check disagrees the run ends failed with the value as the session's ``candidate``. A "no"
+or a failure makes the next turn fix the same tool under the same name (a new version).
+Sessions, events and timelines are those of the free strategy.
 """
 
 from __future__ import annotations
@@ -26,9 +29,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from autoagent_core.errors import FormatRefusedError
+from autoagent_core.loop import guided_checks as checks
 from autoagent_core.loop import guided_steps as steps
-from autoagent_core.loop.prompts import clip, relevant_tools, render_tools
+from autoagent_core.loop.prompts import clip, render_tools
 from autoagent_core.protocol.actions import SupervisorReply
+from autoagent_core.retrieval import FIT_THRESHOLD, fit_score
 from autoagent_core.types import CompletionOptions, Message, Turn, utc_now
 
 if TYPE_CHECKING:
@@ -40,7 +45,8 @@ SEED = 20240601
 SAMPLE_TEMPERATURE = 0.8
 TASK_MAX_CHARS = 2000
 """The task as the steps quote it: the prompts stay far below any model's context."""
-STEP_TOKENS = {"choose": 24, "signature": 120, "body": 96, "arguments": 160, "judge": 12}
+STEP_TOKENS = {"choose": 24, "signature": 120, "body": 96, "arguments": 160, "judge": 12,
+               "kind": 16}
 
 
 def uses_guided(settings: Any, backend: Any) -> bool:
@@ -58,6 +64,8 @@ class GuidedTurn:
     def __init__(self, loop: RunLoop) -> None:
         self.loop = loop
         self.session = loop.session
+        self.kind = ""
+        """The kind of value the task asks for, as the Supervisor's model says."""
 
     # ------------------------------------------------------------------ requests
     def ask(self, agent: str, step: str, messages: Sequence[Message], schema: dict[str, Any],
@@ -101,12 +109,15 @@ class GuidedTurn:
         return value if isinstance(value, dict) else None
 
     def samples(self, agent: str, step: str, messages: Sequence[Message],
-                schema: dict[str, Any], turn: Turn) -> list[dict[str, Any]]:
-        """Up to ``guided_samples`` distinct replies: the greedy one first."""
+                schema: dict[str, Any], turn: Turn, distinct: bool = True,
+                first: int = 0, count: int | None = None) -> list[dict[str, Any]]:
+        """Up to ``guided_samples`` replies (``count`` when given), the greedy one first
+        (sample numbers from ``first``); repeated replies dropped when ``distinct``."""
         found: list[dict[str, Any]] = []
-        for sample in range(self.loop.settings.guided_samples):
+        number = self.loop.settings.guided_samples if count is None else count
+        for sample in range(first, first + number):
             reply = self.ask(agent, step, messages, schema, turn, sample)
-            if reply is not None and reply not in found:
+            if reply is not None and not (distinct and reply in found):
                 found.append(reply)
         return found
 
@@ -122,14 +133,24 @@ class GuidedTurn:
         fixing = self._tool_to_fix()
         session.turns.append(turn)
         self.loop.bus.emit("turn_started", turn=turn.index, strategy="guided")
+        self.kind = self._answer_kind(task, turn)
         run = self._coder(task, turn, fixing)
         decision = self._supervise(task, turn, run)
+        if decision.decision == "done":
+            session.candidate = None
         turn.decision = decision.to_dict()
         turn.finished_at = utc_now()
         self.loop.bus.emit("supervisor_decision", turn=turn.index, decision=decision.decision,
                            feedback=decision.feedback, tips=decision.tips,
                            answer=decision.answer)
         return decision
+
+    def _answer_kind(self, task: str, turn: Turn) -> str:
+        """The Supervisor's narrow question: what kind of value answers the task."""
+        reply = self.ask("supervisor", "kind", checks.kind_messages(task), checks.KIND_SCHEMA,
+                         turn)
+        kind = str((reply or {}).get("kind", ""))
+        return kind if kind in checks.KINDS else ""
 
     def _tool_to_fix(self) -> str | None:
         """The tool of the previous turn when that turn did not end the task."""
@@ -144,7 +165,8 @@ class GuidedTurn:
         return None
 
     def _coder(self, task: str, turn: Turn, fixing: str | None) -> dict[str, Any] | None:
-        """The Coder's steps; returns the result entry of the tool run that was kept."""
+        """The Coder's steps; returns the result entry of the tool run that was kept, with
+        ``agreement`` (:class:`~.guided_checks.Candidates`) added."""
         loop = self.loop
         if fixing:
             return self._fix(task, turn, fixing)
@@ -159,13 +181,15 @@ class GuidedTurn:
                 spec = next(t for t in listed if t.name == chosen)
                 params = steps.params_of_schema(spec.parameters)
                 return self._call_existing(task, turn, chosen, params)
-        reply = None
+        usable = None  # never an unusable one: its call would invent the task's values
         for sample in range(self.loop.settings.guided_samples):
             reply = self.ask("coder", "signature", steps.signature_messages(task),
                              steps.SIGNATURE_SCHEMA, turn, sample)
-            if reply is not None and steps.usable_signature(reply):
+            if (reply is not None and steps.usable_signature(reply, task)
+                    and checks.params_fit_task(steps.parse_signature(reply)[2], task)):
+                usable = reply
                 break
-        name, description, params = steps.parse_signature(reply or {})
+        name, description, params = steps.parse_signature(usable or {})
         if not name or not params:
             loop.bus.emit("action_failed", agent="coder", turn=turn.index, type="signature",
                           name=name or None, error={"message": "no usable signature"})
@@ -173,9 +197,25 @@ class GuidedTurn:
         return self._write_and_run(task, turn, name, description, params)
 
     def _listed_tools(self, task: str) -> list[ToolSpec]:
-        tools = self.loop.tools.list_tools()
+        """The library tools that fit the task, best first (at most 5): the tools this
+        session made, and tools whose words score at least ``FIT_THRESHOLD`` against the
+        task and whose parameter types the task's literals fill. Others are never offered:
+        a small library is not a reason to reuse an unrelated tool."""
         mine = {str(t.get("name")) for t in self.session.tools_created}
-        return relevant_tools(tools, task, min(5, self.loop.settings.prompt_tools_limit), mine)
+        scored = []
+        for tool in self.loop.tools.list_tools():
+            params = steps.params_of_schema(tool.parameters)
+            if not params or not checks.params_fit_task(params, task):
+                continue
+            score = 1.0 if tool.name in mine else fit_score(
+                task, tool.name, tool.description, [p for p, _ in params])
+            if score >= FIT_THRESHOLD:
+                scored.append((score, tool))
+        scored.sort(key=lambda pair: -pair[0])
+        listed = [tool for _, tool in scored][:min(5, self.loop.settings.prompt_tools_limit)]
+        self.loop.bus.emit("tools_offered", turn=len(self.session.turns),
+                           tools=[t.name for t in listed], threshold=FIT_THRESHOLD)
+        return listed
 
     def _fix(self, task: str, turn: Turn, name: str) -> dict[str, Any] | None:
         from autoagent_core.errors import NotFoundError, UsageError
@@ -199,49 +239,114 @@ class GuidedTurn:
                                         steps.arguments_messages(task, signature), schema, turn)
                 if set(a) == wanted]
 
-    def _write_and_run(self, task: str, turn: Turn, name: str, description: str,
-                       params: list[tuple[str, str]], tried: str = "",
-                       problem: str = "") -> dict[str, Any] | None:
-        from autoagent_core.sandbox.launcher import run_tool as sandbox_run
-
+    def _bodies(self, task: str, turn: Turn, name: str, description: str,
+                params: list[tuple[str, str]], tried: str = "",
+                problem: str = "") -> list[str]:
+        """The sampled bodies as tool code, one per sample (repeats kept: each sample is
+        an independent draw); bodies that do not parse or leave a parameter unused are
+        dropped."""
         signature = steps.python_signature(name, params)
         bodies = self.samples("coder", "body",
                               steps.body_messages(task, signature, tried, problem),
-                              steps.BODY_SCHEMA, turn)
-        codes = [c for c in (steps.tool_code(name, description, params,
-                                             str(b.get("expression", ""))) for b in bodies) if c]
-        codes = list(dict.fromkeys(codes))
+                              steps.BODY_SCHEMA, turn, distinct=False)
+        return [c for c in (steps.tool_code(name, description, params,
+                                            str(b.get("expression", ""))) for b in bodies) if c]
+
+    def _run_code(self, turn: Turn, name: str, code: str, args: dict[str, Any]) -> Any:
+        """One candidate run in the sandbox; its value, or None when it failed."""
+        from autoagent_core.sandbox.launcher import run_tool as sandbox_run
+
+        result = sandbox_run(code, name, args, self.loop.settings,
+                             undo_dir=self.loop.executor.undo_dir)
+        self.loop.bus.emit("candidate_run", turn=turn.index, name=name, args=args,
+                           ok=result.ok, result=result.result, error=result.error)
+        return result.result if result.ok else None
+
+    def _recheck(self, task: str, turn: Turn, name: str, description: str,
+                 params: list[tuple[str, str]], args: dict[str, Any],
+                 agreement: checks.Candidates, value: Any) -> None:
+        """The independent second tool: bodies sampled from another prompt (other order,
+        other seeds), run with the same arguments, until two samples agree on ``value``."""
+        messages = checks.recheck_messages(task, steps.python_signature(name, params))
+        first = self.loop.settings.guided_samples
+        for sample in range(first, first + checks.RECHECK_SAMPLES):
+            if agreement.agreed(value):
+                return
+            reply = self.ask("coder", "body", messages, steps.BODY_SCHEMA, turn, sample)
+            code = steps.tool_code(name, description, params,
+                                   str((reply or {}).get("expression", "")))
+            result = self._run_code(turn, name, code, args) if code else None
+            if result is not None:
+                agreement.add(result)
+
+    def _write_and_run(self, task: str, turn: Turn, name: str, description: str,
+                       params: list[tuple[str, str]], tried: str = "",
+                       problem: str = "") -> dict[str, Any] | None:
+        codes = self._bodies(task, turn, name, description, params, tried, problem)
         if not codes:
             self.loop.bus.emit("action_failed", agent="coder", turn=turn.index,
                                type="create_tool", name=name,
-                               error={"message": "no expression that parses"})
+                               error={"message": "no expression that parses and uses "
+                                                 "every parameter"})
             return None
+        signature = steps.python_signature(name, params)
         calls = self._arguments(task, turn, signature, params) or [{}]
-        tried_runs: list[tuple[str, dict[str, Any]]] = []
-        values: list[Any] = []
-        for code in codes:
+        ran: dict[tuple[str, str], Any] = {}
+        for code in dict.fromkeys(codes):
             for args in calls:
-                result = sandbox_run(code, name, args, self.loop.settings,
-                                     undo_dir=self.loop.executor.undo_dir)
-                self.loop.bus.emit("candidate_run", turn=turn.index, name=name, args=args,
-                                   ok=result.ok, result=result.result, error=result.error)
-                if result.ok and result.result is not None:
-                    tried_runs.append((code, args))
-                    values.append(result.result)
-        best = steps.vote(values)
-        code, args = tried_runs[best] if best is not None else (codes[0], calls[0])
-        create = {"type": "create_tool", "name": name, "description": description,
-                  "code": code}
-        actions: list[dict[str, Any]] = [create, {"type": "run_tool", "name": name,
-                                                  "args": args}]
-        results = self.loop.executor.execute(actions, "coder", turn, depth=0)
-        return results[-1] if results[0].get("ok") else results[0]
+                ran[(code, steps.result_key(args))] = self._run_code(turn, name, code, args)
+        # the kind of answer the task asks for narrows the vote when a value fits it
+        pairs = [(code, args, ran[(code, steps.result_key(args))])
+                 for code in dict.fromkeys(codes) for args in calls
+                 if ran[(code, steps.result_key(args))] is not None]
+        fitting = [p for p in pairs if checks.value_fits(self.kind, p[2])] or pairs
+        best = steps.vote([p[2] for p in fitting])
+        code, args = (fitting[best][0], fitting[best][1]) if best is not None else (
+            codes[0], calls[0])
+        results = self.loop.executor.execute(
+            [{"type": "create_tool", "name": name, "description": description, "code": code},
+             {"type": "run_tool", "name": name, "args": args}], "coder", turn, depth=0)
+        run = results[-1] if results[0].get("ok") else results[0]
+        agreement = checks.Candidates()
+        for sampled in codes:  # every sample, repeats included, with the chosen arguments
+            value = ran.get((sampled, steps.result_key(args)))
+            if value is not None:
+                agreement.add(value)
+        return self._checked(task, turn, run, agreement, name, description, params)
 
     def _call_existing(self, task: str, turn: Turn, name: str,
                        params: list[tuple[str, str]]) -> dict[str, Any]:
+        """A library tool, run with the task's values; its result goes through the same
+        checks as a new tool's: bodies sampled for its signature must agree with it."""
         calls = self._arguments(task, turn, steps.python_signature(name, params), params)
-        action = {"type": "run_tool", "name": name, "args": calls[0] if calls else {}}
-        return self.loop.executor.execute([action], "coder", turn, depth=0)[-1]
+        args: dict[str, Any] = calls[0] if calls else {}
+        action = {"type": "run_tool", "name": name, "args": args}
+        run = self.loop.executor.execute([action], "coder", turn, depth=0)[-1]
+        agreement = checks.Candidates()
+        spec = next((t for t in self.loop.tools.list_tools() if t.name == name), None)
+        description = spec.description if spec is not None else ""
+        if run.get("ok") and run.get("result") is not None:
+            agreement.add(run.get("result"))
+            for code in self._bodies(task, turn, name, description, params):
+                value = self._run_code(turn, name, code, args)
+                if value is not None:
+                    agreement.add(value)
+        return self._checked(task, turn, run, agreement, name, description, params)
+
+    def _checked(self, task: str, turn: Turn, run: dict[str, Any], agreement: checks.Candidates,
+                 name: str, description: str, params: list[tuple[str, str]]) -> dict[str, Any]:
+        """The run entry with its agreement, after the independent recheck when needed."""
+        value = run.get("result") if run.get("type") == "run_tool" and run.get("ok") else None
+        if value is not None and value != "" and value != []:
+            if agreement.support(value) == 0:
+                agreement.add(value)  # the kept run itself is one sample
+            args = (run.get("action") or {}).get("args") or {}
+            self._recheck(task, turn, name, description, params, args, agreement, value)
+            self.loop.bus.emit("answer_checked", turn=turn.index, name=name, value=value,
+                               support=agreement.support(value),
+                               others=agreement.others(value)[:5], kind=self.kind,
+                               agreed=agreement.agreed(value))
+        return {**run, "agreement": agreement}
 
     # ------------------------------------------------------------------ the Supervisor
     def _supervise(self, task: str, turn: Turn, run: dict[str, Any] | None) -> SupervisorReply:
@@ -261,12 +366,25 @@ class GuidedTurn:
         text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
         args = (run.get("action") or {}).get("args") or {}
         call = f"{run.get('name')}({', '.join(f'{k}={v!r}' for k, v in args.items())})"
+        thought = f"{call} returned {clip(text, 200)}"
+        self.session.candidate = text
+        agreement: checks.Candidates = run.get("agreement") or checks.Candidates()
+        if not checks.value_fits(self.kind, value):
+            return SupervisorReply(
+                thought=thought, decision="fail",
+                feedback=f"unverified answer {checks.shown(value)}: the task asks for "
+                         f"{self.kind}, and the value is not one")
+        if not agreement.agreed(value):
+            others = agreement.others(value)
+            seen = (f"another sampled tool computed {checks.shown(others[0])}" if others
+                    else "no second sampled tool computed it")
+            return SupervisorReply(
+                thought=thought, decision="fail",
+                feedback=f"unverified answer {checks.shown(value)}: {seen}")
         reply = self.ask("supervisor", "judge", steps.judge_messages(task, call, clip(text, 500)),
                          steps.JUDGE_SCHEMA, turn)
         if (reply or {}).get("answer") == "no":
-            return SupervisorReply(thought=f"{call} returned {clip(text, 200)}",
-                                   decision="continue",
+            return SupervisorReply(thought=thought, decision="continue",
                                    feedback=f"the result {clip(text, 200)} does not answer "
                                             "the task")
-        return SupervisorReply(thought=f"{call} returned {clip(text, 200)}", decision="done",
-                               answer=text)
+        return SupervisorReply(thought=thought, decision="done", answer=text)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 import re
 import sys
 from collections import Counter
@@ -92,10 +93,18 @@ def copies_an_example(step: str, reply: dict[str, Any]) -> bool:
     return str(reply.get("name")) in names
 
 
-def usable_signature(reply: dict[str, Any]) -> bool:
+def usable_signature(reply: dict[str, Any], task: str = "") -> bool:
+    """A signature worth building on: a name, parameters, not an example's copy, room for
+    the values the task gives (one parameter each, or a list taking several), so no value of
+    the task ends up as a constant inside the body, and no more parameters than values, so
+    no call has to invent one."""
     name, _description, params = parse_signature(reply)
+    found = task_literals(task)
+    given = min(3, len(found["array"]) + len(found["string"]) + len(found["number"]))
+    room = 99 if any(t == "list" for _, t in params) else len(params)
     return (bool(name) and bool(params) and not copies_an_example("signature", reply)
-            and name not in {p for p, _ in params})
+            and name not in {p for p, _ in params} and room >= given
+            and len(params) <= max(1, given))
 
 
 SIGNATURE_SCHEMA: dict[str, Any] = {
@@ -159,15 +168,17 @@ def tool_code(name: str, description: str, params: list[tuple[str, str]],
               expression: str) -> str | None:
     """The tool's source: a function returning ``expression``, with an import for each
     standard-library module the expression names. None when the expression does not parse
-    or uses none of the parameters."""
+    or leaves a parameter unused: each parameter carries a value the task gives, and an
+    expression that ignores one (``ten * ten * ten`` for ``power(power, ten)``) computes
+    something else than the task asks."""
     try:
         tree = ast.parse(expression.strip(), mode="eval")
-    except SyntaxError:
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
         return None
     bound = {p for p, _ in params}
     used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
-    if not used & bound:
-        return None  # a function that ignores its parameters is no tool
+    if not bound <= used:
+        return None
     modules = sorted({node.id for node in ast.walk(tree) if isinstance(node, ast.Name)
                       and node.id in sys.stdlib_module_names and node.id not in bound})
     lines = [f"def {python_signature(name, params)}:",
@@ -243,8 +254,19 @@ def arguments_schema(params: list[tuple[str, str]], task: str) -> dict[str, Any]
 # --------------------------------------------------------------------------- voting
 
 
+def _same_number(value: Any) -> Any:
+    """Numbers as one form, so ``5``, ``5.0`` and ``4.999999999999999`` compare equal."""
+    if isinstance(value, float) and math.isfinite(value):
+        rounded = round(value, 9)
+        return int(rounded) if rounded.is_integer() else rounded
+    if isinstance(value, list):
+        return [_same_number(v) for v in value]
+    return value
+
+
 def result_key(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=repr)
+    """The form in which two results are compared (the vote, the agreement check)."""
+    return json.dumps(_same_number(value), sort_keys=True, ensure_ascii=False, default=repr)
 
 
 def vote(results: list[Any]) -> int | None:

@@ -37,6 +37,7 @@ class RunOutcome:
             "session_id": session.id,
             "status": session.status,
             "answer": session.answer,
+            "candidate": session.candidate,
             "turns": session.turn_count,
             "tools_created": session.tools_created,
             "tools_used": session.tools_used,

@@ -324,7 +324,7 @@ class LocalLlamaBackend:
         pieces: list[str] = []
         finish = "length"
         try:
-            stream = llm.create_completion(
+            stream: Any = llm.create_completion(
                 tokens, max_tokens=budget, temperature=options.temperature,
                 seed=options.seed,
                 stop=prompt.stop, stopping_criteria=stopping,

@@ -1,0 +1,124 @@
+"""``done`` means checked, and only a fitting tool is reused: the guided strategy through the
+real CLI with replayed replies (``--script``, one sample per step, so each reply is one
+request). A wrong answer must never leave with exit 0: when the independent checks
+disagree the run ends failed, ``answer`` empty and the unverified value as ``candidate``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from autoagent_core.loop.guided_checks import Candidates, params_fit_task, value_fits
+from autoagent_core.retrieval import FIT_THRESHOLD, fit_score
+from fixtures.runs import RunOnDisk, RunTask, script_path
+
+ONE_SAMPLE = {"AUTOAGENT_GUIDED_SAMPLES": "1"}
+MAIN_JOB = "Write a tool that adds two numbers and use it to add 2 and 3"
+
+
+def _steps(run: RunOnDisk) -> list[str]:
+    return [e["data"].get("step") for e in run.events if e["kind"] == "model_request"]
+
+
+def _failed_with_candidate(run: RunOnDisk, candidate: str) -> None:
+    assert run.returncode == 1, run
+    assert run.summary["status"] == "failed"
+    assert run.summary["answer"] in (None, "")
+    assert run.summary["candidate"] == candidate
+    assert run.session["status"] == "failed"
+    assert run.session["candidate"] == candidate
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in run.stderr, run
+    assert "unverified answer" in lines[0] and candidate in lines[0]
+    assert "judge" not in _steps(run)  # a failed check is final: no yes/no is asked
+
+
+def test_main_job_is_checked_and_done(run_task: RunTask) -> None:
+    run = run_task("guided_add", "--strategy", "guided", MAIN_JOB, env=ONE_SAMPLE)
+    assert run.returncode == 0, run
+    assert run.summary["answer"] == "5"
+    assert run.summary["candidate"] is None
+    checked = next(e["data"] for e in run.events if e["kind"] == "answer_checked")
+    # the kept body and the independently sampled second body both computed 5
+    assert checked["support"] == 2 and checked["agreed"] is True
+    assert checked["kind"] == "number"
+    assert _steps(run) == ["kind", "signature", "body", "arguments", "body", "judge"]
+
+
+def test_an_unrelated_library_tool_is_not_offered(run_task: RunTask) -> None:
+    assert run_task("guided_add", "--strategy", "guided", MAIN_JOB,
+                    env=ONE_SAMPLE).returncode == 0
+    # the adding tool takes two integers and the task gives two: only its words differ
+    run = run_task("guided_multiply", "--strategy", "guided", "What is 17 times 23?",
+                   env=ONE_SAMPLE)
+    assert run.returncode == 0, run
+    assert run.summary["answer"] == "391"
+    assert "choose" not in _steps(run)
+    offered = next(e["data"] for e in run.events if e["kind"] == "tools_offered")
+    assert offered["tools"] == []
+    assert [t["name"] for t in run.summary["tools_used"]] == ["multiply"]
+
+
+def test_a_disagreeing_second_tool_ends_the_run_failed(run_task: RunTask,
+                                                       isolated: Path) -> None:
+    run = run_task("guided_disagree", "--strategy", "guided", "What is 2 to the power of 10?",
+                   env=ONE_SAMPLE)
+    _failed_with_candidate(run, "20")
+    assert "computed 1024" in run.stderr
+    checked = next(e["data"] for e in run.events if e["kind"] == "answer_checked")
+    assert checked["agreed"] is False and checked["others"] == [1024, 100, 12]
+
+
+def test_an_answer_of_the_wrong_kind_ends_the_run_failed(run_task: RunTask) -> None:
+    run = run_task("guided_wrong_kind", "--strategy", "guided", "Is 7 a prime number?",
+                   env=ONE_SAMPLE)
+    _failed_with_candidate(run, "14")
+    assert "yes or no" in run.stderr
+
+
+def test_a_failed_run_without_json_prints_no_answer(cli: Any, isolated: Path) -> None:
+    result = cli("run", "--strategy", "guided", "--script", script_path("guided_disagree"),
+                 "What is 2 to the power of 10?", env=ONE_SAMPLE)
+    assert result.returncode == 1, result
+    assert result.stdout.strip() == ""
+    assert result.stderr.strip().splitlines()[-1].startswith("autoagent: error:")
+
+
+def test_fit_score_separates_related_and_unrelated_tools() -> None:
+    add = ("add_numbers", "Add two numbers", ["a", "b"])
+    assert fit_score(MAIN_JOB, *add) >= FIT_THRESHOLD
+    assert fit_score("Add 7 and 12.", *add) >= FIT_THRESHOLD
+    for task in ("What is 17 times 23?", "Reverse the string 'autoagent'.",
+                 "Sum the whole numbers from 1 to 100.", "How many prime numbers are below 30?"):
+        assert fit_score(task, *add) < FIT_THRESHOLD, task
+    average = ("average", "Average of numbers", ["numbers"])
+    assert fit_score("Average of 1, 2 and 3", *average) >= FIT_THRESHOLD
+
+
+def test_parameter_types_must_find_the_task_literals() -> None:
+    assert params_fit_task([("a", "int"), ("b", "int")], "Add 2 and 3")
+    assert params_fit_task([("numbers", "list")], "Average of 2, 4 and 9")
+    assert not params_fit_task([("a", "int"), ("b", "int")], "Reverse the string 'abc'")
+    assert not params_fit_task([("text", "str")], "What is 17 times 23?")
+
+
+def test_value_kinds_are_facts_about_the_value() -> None:
+    assert value_fits("number", 37.5) and value_fits("number", "12")
+    assert not value_fits("number", True) and not value_fits("number", "abc")
+    assert value_fits("whole number", 4) and value_fits("whole number", 4.0)
+    assert not value_fits("whole number", 4.5)
+    assert value_fits("yes or no", False) and value_fits("yes or no", "Yes")
+    assert not value_fits("yes or no", 14)
+    assert value_fits("text", "HELLO") and value_fits("text", 5)  # a number reads as text
+    assert not value_fits("text", [1]) and not value_fits("text", True)
+    assert value_fits("list", [1, 2]) and not value_fits("list", "1, 2")
+    assert value_fits("date", "2024-02-03") and not value_fits("date", "Friday")
+    assert value_fits("", 5)  # no kind given: nothing to hold against the value
+
+
+def test_agreement_needs_two_samples_and_no_equal_rival() -> None:
+    votes = Candidates([5, 5.0])
+    assert votes.agreed(5)
+    assert not Candidates([5]).agreed(5)
+    assert not Candidates([5, 5, 7, 7]).agreed(5)
+    assert Candidates([5, 5, 7]).agreed(5)

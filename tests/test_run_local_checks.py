@@ -1,0 +1,60 @@
+"""The guided strategy's checks on the real offline model (``nox -s local``): a library tool
+that does something else is not offered for reuse, and a run either answers right with
+exit 0 or ends failed (exit 1) with its unverified value as ``candidate``, never with a
+wrong answer and exit 0."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fixtures.runs import read_events
+
+pytestmark = [pytest.mark.local, pytest.mark.usefixtures("local_gguf"), pytest.mark.timeout(2400)]
+
+MAIN_JOB = "Write a tool that adds two numbers and use it to add 2 and 3"
+
+
+def _run(cli: Any, task: str) -> tuple[Any, dict[str, Any]]:
+    result = cli("run", task, "--json", "-m", "2", timeout=1200)
+    assert result.returncode in (0, 1), result
+    assert "Traceback" not in result.stderr
+    return result, json.loads(result.stdout)
+
+
+def _right_or_honest(result: Any, summary: dict[str, Any], right: str) -> None:
+    if result.returncode == 0:
+        assert summary["status"] == "completed"
+        assert summary["answer"].strip() == right
+        assert summary["candidate"] is None
+    else:
+        assert summary["status"] == "failed"
+        assert summary["answer"] in (None, "")
+        assert len(result.stderr.strip().splitlines()) == 1, result
+
+
+def test_an_unrelated_tool_is_not_reused(cli: Any, isolated: Path) -> None:
+    first, made = _run(cli, MAIN_JOB)
+    assert first.returncode == 0, first
+    assert made["answer"].strip() == "5"
+    adder = made["tools_created"][0]["name"]
+    result, summary = _run(cli, "What is 17 times 23?")
+    events = read_events(Path(summary["run_dir"]))
+    offered = [e["data"]["tools"] for e in events if e["kind"] == "tools_offered"]
+    assert offered and adder not in offered[0]
+    assert "choose" not in [e["data"].get("step") for e in events
+                            if e["kind"] == "model_request"]
+    assert adder not in [t["name"] for t in summary["tools_used"]]
+    _right_or_honest(result, summary, "391")
+
+
+def test_an_unchecked_answer_is_a_failure_with_its_candidate(cli: Any,
+                                                             isolated: Path) -> None:
+    """On main the model answered 1000 here with exit 0; the checks refuse such a value."""
+    result, summary = _run(cli, "What is 2 to the power of 10?")
+    _right_or_honest(result, summary, "1024")
+    if result.returncode == 1 and summary["candidate"] is not None:
+        assert "unverified answer" in result.stderr or "turn limit" in result.stderr
