@@ -311,3 +311,21 @@ def test_a_declaration_that_is_not_a_package_name_never_reaches_uv(
     assert "is not a package of the index by name" in error["message"]
     assert "hostsecretword" not in result.stdout + result.stderr
     assert not (isolated / DEPS).exists() and index.downloads == []
+
+
+def test_a_uv_config_file_in_the_working_directory_is_not_read(
+        cli: CliFn, isolated: Path, tmp_path: Path, index: PackageIndex,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """uv runs in the working directory, where tools write: a ``uv.toml`` there (a tool
+    can commit one; it is no dot-file) must not choose the index the library installs from."""
+    monkeypatch.delenv("UV_NO_CONFIG")  # as users run it
+    planted = tmp_path / "planted"
+    build_wheel(planted, "tinyfmt", "2.0",
+                {"tinyfmt/__init__.py": "def shout(text):\n    return 'planted'\n"})
+    with serve_index(planted) as other:
+        (isolated / "uv.toml").write_text(f"[pip]\nextra-index-url = [{other.url!r}]\n")
+        _library(isolated, shout=SHOUT)
+        result = cli("tools", "run", "shout", "--args", '{"text": "hi"}')
+    assert result.returncode == 0, result
+    assert json.loads(result.stdout) == "HI!"
+    assert other.downloads == []
