@@ -286,3 +286,46 @@ def test_a_malformed_declaration_is_a_dependency_error_naming_the_problem(
     assert error["message"] == ("tool 'bad': 'dependencies' in the '# /// script' block must "
                                 "be a list of strings")
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("declared", [
+    "-r {secret}",
+    "--index-url {index}",
+    "leak @ {index}/leak-1.0-py3-none-any.whl",
+    "leak-1.0-py3-none-any.whl",
+])
+def test_a_declaration_that_is_not_a_package_name_never_reaches_uv(
+        cli: CliFn, isolated: Path, tmp_path: Path, index: PackageIndex,
+        declared: str) -> None:
+    """uv reads the declarations as a requirements file outside the sandbox: an option, a
+    URL or a path there would read the host's files or reach its loopback."""
+    secret = tmp_path / "outside.txt"
+    secret.write_text("hostsecretword\n")
+    dep = declared.format(secret=secret, index=index.url)
+    _library(isolated, leak="# /// script\n# dependencies = " + json.dumps([dep]) +
+             "\n# ///\n\ndef leak():\n    return 1\n")
+    result = cli("tools", "run", "leak", "--json")
+    assert result.returncode == 1, result
+    error = json.loads(result.stdout)["error"]
+    assert error["class"] == "dependency"
+    assert "is not a package of the index by name" in error["message"]
+    assert "hostsecretword" not in result.stdout + result.stderr
+    assert not (isolated / DEPS).exists() and index.downloads == []
+
+
+def test_a_uv_config_file_in_the_working_directory_is_not_read(
+        cli: CliFn, isolated: Path, tmp_path: Path, index: PackageIndex,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """uv runs in the working directory, where tools write: a ``uv.toml`` there (a tool
+    can commit one; it is no dot-file) must not choose the index the library installs from."""
+    monkeypatch.delenv("UV_NO_CONFIG")  # as users run it
+    planted = tmp_path / "planted"
+    build_wheel(planted, "tinyfmt", "2.0",
+                {"tinyfmt/__init__.py": "def shout(text):\n    return 'planted'\n"})
+    with serve_index(planted) as other:
+        (isolated / "uv.toml").write_text(f"[pip]\nextra-index-url = [{other.url!r}]\n")
+        _library(isolated, shout=SHOUT)
+        result = cli("tools", "run", "shout", "--args", '{"text": "hi"}')
+    assert result.returncode == 0, result
+    assert json.loads(result.stdout) == "HI!"
+    assert other.downloads == []

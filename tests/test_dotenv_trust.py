@@ -95,3 +95,28 @@ def test_dotenv_cannot_add_grants(cli: CliFn, isolated: Path, dotenv: str) -> No
     env = _user_config(isolated, f"{dotenv.split('=')[0][10:].lower()} = "
                                  f"[\"{dotenv.split('=')[1]}\"]\n")
     assert cli("tools", "list", env=env).returncode == 0  # the same grant the user gave
+
+
+@pytest.mark.parametrize("dotenv", ["AUTOAGENT_PACKAGE_INDEX_URL=http://127.0.0.1:9/simple/",
+                                    "AUTOAGENT_DEPS_BUILD_FROM_SOURCE=true"])
+def test_dotenv_cannot_choose_how_tool_packages_are_installed(cli: CliFn, isolated: Path,
+                                                             dotenv: str) -> None:
+    """Packages are installed outside the sandbox: an index of the project's choosing or a
+    source build would run its code as the user."""
+    (isolated / ".env").write_text(dotenv + "\n")
+    result = cli("tools", "list")
+    assert result.returncode == 3, result
+    assert dotenv.split("=")[0] in result.stderr and "outside the sandbox" in result.stderr
+    name = dotenv.split("=")[0][10:].lower()
+    value = "true" if "BUILD" in dotenv else f"\"{dotenv.split('=')[1]}\""
+    env = _user_config(isolated, f"{name} = {value}\n")
+    assert cli("tools", "list", env=env).returncode == 0  # the same choice, the user's
+
+
+def test_dotenv_cannot_install_more_readily_than_the_user_chose(cli: CliFn,
+                                                               isolated: Path) -> None:
+    (isolated / ".env").write_text("AUTOAGENT_AUTO_INSTALL=yes\n")
+    assert cli("tools", "list").returncode == 0  # yes is the default in open mode
+    env = _user_config(isolated, "auto_install = \"ask\"\n")
+    result = cli("tools", "list", env=env)
+    assert result.returncode == 3 and "AUTOAGENT_AUTO_INSTALL" in result.stderr, result

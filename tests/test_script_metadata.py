@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from autoagent_core.errors import UsageError
@@ -49,3 +51,23 @@ def test_other_keys_of_the_block_and_a_shebang_are_kept() -> None:
 def test_a_wrong_block_is_a_usage_error(block: str) -> None:
     with pytest.raises(UsageError):
         read_metadata(block + TOOL)
+
+
+@pytest.mark.parametrize("dep", [
+    "requests", "requests>=2", "httpx[http2]>=0.27,<1", "a.b_c-d ~= 1.2", "requests (>=2.0)",
+    "numpy; python_version >= \"3.9\"", "pkg[a, b] ==1.*", "zope.interface", "zipp",
+])
+def test_package_names_with_versions_extras_and_markers_are_dependencies(dep: str) -> None:
+    code = with_metadata(TOOL, dependencies=[dep])
+    assert read_metadata(code).dependencies == [dep]
+
+
+@pytest.mark.parametrize("dep", [
+    "-r /etc/passwd", "--index-url http://127.0.0.1:8000/simple", "-e .", "./evil",
+    "/abs/x.whl", "x @ file:///etc/passwd", "git+https://example.com/x", "x --index-url y",
+    "evil-1.0-py3-none-any.whl", "evil-1.0.tar.gz", "x==1 # c", "requests\n-r /etc/passwd",
+])
+def test_options_urls_and_paths_are_not_dependencies(dep: str) -> None:
+    code = "# /// script\n# dependencies = [" + json.dumps(dep) + "]\n# ///\n" + TOOL
+    with pytest.raises(UsageError, match="not a package of the index by name"):
+        read_metadata(code)

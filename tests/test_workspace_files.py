@@ -163,3 +163,32 @@ def test_replaced_and_deleted_folders_are_committed_and_undone(
     for rel, text in (("out/a.txt", "a"), ("out/b.txt", "b"), ("old/x/y.txt", "y"),
                       ("old/z.txt", "z")):
         assert (isolated / rel).read_text() == text, rel
+
+
+def test_undo_follows_no_journal_it_did_not_write(cli: CliFn, isolated: Path,
+                                                  tmp_path: Path) -> None:
+    """A cloned repository can hold a ``.runs`` folder: its journal may name another
+    folder, a dot-file or a kept copy outside the run folder; undo touches none of them."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the project\n")
+    undo_dir = isolated / ".runs" / "2099-01-01_00-00-00" / "undo"
+    (undo_dir / "kept").mkdir(parents=True)
+    (undo_dir / "kept" / "1").write_text("echo planted\n")
+    entries = [
+        {"workdir": str(elsewhere), "path": "cron.txt", "change": "deleted", "kept": "kept/1"},
+        {"workdir": str(isolated), "path": ".bashrc", "change": "deleted", "kept": "kept/1"},
+        {"workdir": str(isolated), "path": "sub/.envrc", "change": "deleted",
+         "kept": "kept/1"},
+        {"workdir": str(isolated), "path": "copied.txt", "change": "deleted",
+         "kept": f"../../../../{secret.relative_to(tmp_path)}"},
+        {"workdir": str(isolated), "path": "fine.txt", "change": "deleted", "kept": "kept/1"},
+    ]
+    (undo_dir / "undo.jsonl").write_text("".join(json.dumps(e) + "\n" for e in entries))
+    result = cli("runs", "undo", "2099-01-01_00-00-00")
+    assert not (elsewhere / "cron.txt").exists()
+    assert not (isolated / ".bashrc").exists()
+    assert not (isolated / "sub").exists()
+    assert not (isolated / "copied.txt").exists()
+    assert (isolated / "fine.txt").read_text() == "echo planted\n", result  # its own folder

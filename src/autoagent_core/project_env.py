@@ -9,7 +9,10 @@ that come from ``.env``:
 * never add grants: no setting named ``allow_*`` (``allow_read``, ``allow_write``,
   ``allow_net``, any later one) may hold more from ``.env`` than beneath it;
 * never change the address a credential is sent to when that credential comes from
-  another source (``OPENAI_BASE_URL`` in ``.env`` with the key in the environment).
+  another source (``OPENAI_BASE_URL`` in ``.env`` with the key in the environment);
+* never choose where tool packages come from or how they are installed
+  (``package_index_url``, ``deps_build_from_source``, a readier ``auto_install``): they
+  are installed outside the sandbox.
 
 Each case is a :class:`ConfigError` (exit 3) naming the setting, raised while the settings
 load, so nothing runs and no request is sent.
@@ -95,6 +98,7 @@ def check_dotenv_cannot_weaken(settings: Settings, beneath: dict[str, Any]) -> N
             flag = "--" + key.replace("_", "-")
             raise ConfigError(f"the project's .env sets {_variable(settings, key)}; a .env "
                               f"cannot add sandbox grants (use {flag} or the user config)")
+    _check_dependency_sources(settings, shadow)
     for address, credentials in CREDENTIAL_ADDRESSES.items():
         if not _from_dotenv(settings, address):
             continue
@@ -111,3 +115,30 @@ def check_dotenv_cannot_weaken(settings: Settings, beneath: dict[str, Any]) -> N
                     f"{credential} comes from {where}: a .env cannot send a credential "
                     "from elsewhere to another address (set the address in the "
                     "environment or the user config)")
+
+
+_INSTALL_RANK = {"no": 0, "ask": 1, "yes": 2}
+
+
+def _check_dependency_sources(settings: Settings, shadow: Settings) -> None:
+    """Tool dependencies are installed outside the sandbox: a ``.env`` may not choose the
+    index they come from, allow source builds (the package's own code runs as the user) or
+    install more readily than the user chose."""
+    from autoagent_core.deps.policy import auto_install
+
+    changed = []
+    if _from_dotenv(settings, "package_index_url") and \
+            settings.package_index_url != shadow.package_index_url:
+        changed.append("package_index_url")
+    if _from_dotenv(settings, "deps_build_from_source") and \
+            settings.deps_build_from_source and not shadow.deps_build_from_source:
+        changed.append("deps_build_from_source")
+    if _from_dotenv(settings, "auto_install") and _INSTALL_RANK.get(
+            auto_install(settings), 0) > _INSTALL_RANK.get(auto_install(shadow), 0):
+        changed.append("auto_install")
+    if changed:
+        names = " and ".join(_variable(settings, key) for key in changed)
+        raise ConfigError(f"the project's .env sets {names}; a .env cannot choose where tool "
+                          "packages come from or how they are installed (autoagent installs "
+                          "them outside the sandbox): set it in the environment or the user "
+                          "config")

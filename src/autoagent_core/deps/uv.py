@@ -72,6 +72,9 @@ def _detail(stderr: str) -> str:
 def _run(argv: list[str], settings: Settings, stdin: str | None = None) -> str:
     env = dict(os.environ)
     env.setdefault("UV_PYTHON_DOWNLOADS", "never")
+    # no uv.toml or pyproject.toml: uv runs in the working directory, where tools write
+    # (an index on the host's loopback, find-links on host paths, a cache-dir anywhere)
+    env["UV_NO_CONFIG"] = "1"
     env.pop("VIRTUAL_ENV", None)  # the target is always --python, never the caller's venv
     try:
         done = subprocess.run(argv, input=stdin, capture_output=True, text=True, env=env,

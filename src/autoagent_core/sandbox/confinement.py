@@ -182,7 +182,7 @@ def command(layout: Layout) -> list[str]:
     else:
         args += open_view.mounts(layout)
     for path in layout.writable():
-        if path.exists():
+        if path.exists() and (strict or not open_view.own_writable(path, layout)):
             args += ["--bind", str(path), str(path)]
     args += ["--ro-bind", str(layout.control), str(layout.control),
              "--ro-bind", str(layout.child_program), str(layout.child_program)]

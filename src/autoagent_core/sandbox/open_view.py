@@ -4,16 +4,20 @@ The mounts, in order (later ones cover earlier ones):
 
 1. the system read-only (``/``), a fresh ``/proc`` and ``/dev``, a private ``/tmp``;
 2. every home folder hidden (an empty tmpfs over ``$HOME``, ``/home`` and ``/root``):
-   nothing of HOME is readable unless it is put back below;
+   nothing of HOME is readable unless it is put back below; a grant that holds the working
+   directory (``--allow-read .``, ``--allow-write ~``) is put back here, under the overlay;
 3. the working directory through the staging overlay (:mod:`autoagent_core.sandbox.staging`):
-   reads come from the real folder, writes land in the call's layer;
-4. the working directory's hidden names: every entry whose name starts with ``.`` (``.env``,
-   ``.git``, ``.venv``, other projects' ``.env`` in sub-folders), found by a walk bounded at
-   :data:`WALK_MAX_FOLDERS` folders, breadth first (shallow names first);
-5. read-only again: the Python runtime, autoagent's installation, the tool library and
+   reads come from the real folder, writes land in the call's layer (a writable grant inside
+   the working directory is not bound: the staging writes it);
+4. read-only again: the Python runtime, autoagent's installation, the tool library and
    agents folders and ``--allow-read`` paths;
-6. then (in :mod:`confinement`) the writable grants, the call's own files and the hidden and
-   protected lists, and last the home folders' tmpfs made read-only (:func:`seal`).
+5. the working directory's hidden names, over every bind above: every entry whose name
+   starts with ``.`` (``.env``, ``.git``, ``.venv``, other projects' ``.env`` in
+   sub-folders), found by a walk bounded at :data:`WALK_MAX_FOLDERS` folders, breadth first
+   (shallow names first);
+6. then (in :mod:`confinement`) the other writable grants, the call's own files and the
+   hidden and protected lists, and last the home folders' tmpfs made read-only
+   (:func:`seal`).
 """
 
 from __future__ import annotations
@@ -74,8 +78,20 @@ def under(path: Path, roots: list[Path]) -> bool:
     return any(path == root or root in path.parents for root in roots)
 
 
+def holds(folder: Path, path: Path) -> bool:
+    """Whether ``folder`` is ``path`` or one of its parents."""
+    return folder == path or folder in path.parents
+
+
 def mounts(layout: Layout) -> list[str]:
-    """Steps 1 to 5 of the module docstring, as bubblewrap arguments."""
+    """Steps 1 to 5 of the module docstring, as bubblewrap arguments.
+
+    A grant or a rebound folder that holds the working directory (``--allow-read .``,
+    ``--allow-write ~``) is bound before the overlay, so it covers neither the staging
+    nor the masks of the dot-names; the masks come after every other bind, so they stay
+    inside a granted folder too. A writable grant inside the working directory is not
+    bound: it is written through the staging like the rest of the folder (see
+    :func:`own_writable`)."""
     from autoagent_core.sandbox.confinement import _installation, _runtime_dirs
 
     assert layout.stage is not None
@@ -84,10 +100,6 @@ def mounts(layout: Layout) -> list[str]:
     homes = home_roots()
     for home in homes:
         args += ["--tmpfs", str(home)]
-    args += layout.stage.bwrap_args()
-    for home in home_folders():  # a home folder inside the working directory (run from /home)
-        if cwd in home.parents:
-            args += ["--tmpfs", str(home)]
     settings = layout.settings
     # the packages folder (the tool environment) is read here too: read-only where it is
     # not also a writable grant
@@ -96,21 +108,38 @@ def mounts(layout: Layout) -> list[str]:
              *(Path(p).expanduser() for p in settings.allow_read)]
     rebound = list(dict.fromkeys(Path(os.path.realpath(path)) for path in again))
     rebound = [real for real in rebound if real.exists() and under(real, [*homes, cwd])]
+    outer = [real for real in rebound if holds(real, cwd)]
+    for real in outer:
+        args += ["--ro-bind", str(real), str(real)]
+    for path in layout.writable():
+        if path.exists() and holds(path, cwd):
+            args += ["--bind", str(path), str(path)]
+    args += layout.stage.bwrap_args()
+    for home in home_folders():  # a home folder inside the working directory (run from /home)
+        if cwd in home.parents:
+            args += ["--tmpfs", str(home)]
+    exposed = [cwd]
+    for real in rebound:
+        if real not in outer:
+            args += ["--ro-bind", str(real), str(real)]
+        exposed.append(real)
     layout.hidden = set()
     for path in hidden_names(cwd):
         if path in rebound or path in layout.writable():
-            continue  # bound again below, read-only (or read-write: the packages folder)
+            continue  # bound again above, read-only (or read-write: the packages folder)
         layout.hidden.add(path)
         if path.is_dir() and not path.is_symlink():
             args += ["--tmpfs", str(path), "--remount-ro", str(path)]
         else:
             args += ["--ro-bind", str(layout.blocker), str(path)]
-    exposed = [cwd]
-    for real in rebound:
-        args += ["--ro-bind", str(real), str(real)]
-        exposed.append(real)
     layout.homes, layout.exposed = homes, exposed
     return args
+
+
+def own_writable(path: Path, layout: Layout) -> bool:
+    """Whether the writable grant ``path`` is bound by :func:`mounts` (it holds the working
+    directory) or not at all (it lies inside: the staging writes it)."""
+    return holds(path, layout.cwd) or layout.cwd in path.parents
 
 
 def visible(path: Path, layout: Layout) -> bool:

@@ -29,6 +29,18 @@ from autoagent_core.errors import UsageError
 BLOCK_RE = re.compile(
     r"(?m)^# /// (?P<type>[a-zA-Z0-9-]+)$\s(?P<content>(^#(| .*)$\s)+)^# ///$")
 SECRET_NAME_RE = re.compile(r"^[A-Z_][A-Z0-9_]{0,63}$")
+# a PEP 508 requirement by name (extras, version specifiers, an environment marker), never a
+# URL, a path or a requirements-file option: uv reads the declarations as a requirements
+# file, outside the sandbox, so "-r FILE", "--index-url URL", "name @ file:///..." or a
+# path would read the host's files or reach its loopback before any tool runs
+_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
+_VERSION = r"(?:~=|===|==|!=|<=|>=|<|>)\s*[A-Za-z0-9.*+!_-]+"
+DEPENDENCY_RE = re.compile(
+    rf"^{_NAME}(?:\s*\[\s*{_NAME}(?:\s*,\s*{_NAME})*\s*\])?"
+    rf"(?:\s*\(?\s*{_VERSION}(?:\s*,\s*{_VERSION})*\s*\)?)?"
+    r"(?:\s*;[A-Za-z0-9_.\s'\"<>=!~()]*)?$")
+# a name ending like an archive is read by uv as a file of the working directory
+_ARCHIVE_RE = re.compile(r"(?i)^[^\s\[;(<>=!~]*\.(whl|zip|egg|tar|tgz|tbz|txz|tar\.\w+)\b")
 
 
 @dataclass
@@ -68,6 +80,12 @@ def read_metadata(code: str) -> ScriptMetadata:
     deps = data.get("dependencies", [])
     if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
         raise UsageError("'dependencies' in the '# /// script' block must be a list of strings")
+    for dep in deps:
+        if (not DEPENDENCY_RE.match(dep.strip()) or _ARCHIVE_RE.match(dep.strip())
+                or "\n" in dep or "\r" in dep):
+            raise UsageError(f"dependency {dep!r} in the '# /// script' block is not a package "
+                             "of the index by name (like \"requests>=2\"); URLs, paths and "
+                             "options are not allowed")
     tool_table = data.get("tool", {})
     autoagent = tool_table.get("autoagent", {}) if isinstance(tool_table, dict) else {}
     secrets = autoagent.get("secrets", []) if isinstance(autoagent, dict) else []

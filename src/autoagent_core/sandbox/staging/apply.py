@@ -40,10 +40,12 @@ def commit_call(layout: Layout, settings: Settings,
             journal.append(UndoJournal(folder))
         return journal[0]
 
+    from autoagent_core.redact import redactor_for
+
     try:
         commit = commit_layer(layout.stage, settings.tool_write_max_files,
                               settings.tool_write_max_mb * 1024 * 1024, protected,
-                              open_journal)
+                              open_journal, redactor_for(settings).secrets)
     except OSError as exc:
         return [], [{"path": ".", "reason": f"the staged writes could not be committed: "
                                             f"{exc.strerror or exc}"}]

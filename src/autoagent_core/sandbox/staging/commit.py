@@ -5,9 +5,11 @@ a component that starts with ``.``; symlinks, hard links, FIFOs, sockets and dev
 set-uid/set-gid bits; mode changes of existing entries (the content is still written, with
 the file's own mode); anything under a protected path; files beyond the per-call quota of
 files and bytes; a path where the working directory now holds a link or another kind of
-entry. Each file is committed atomically (moved or copied to a temporary name, then renamed
-over the old one) through descriptors opened without following links, after what it
-replaces is kept in the undo journal.
+entry; a name holding a secret's value; a name of autoagent's own packages (``python -m
+autoagent_core`` finds a package in the working directory before the installed one). Each
+file is committed atomically (moved or copied to a temporary name, then renamed over the
+old one) through descriptors opened without following links, after what it replaces is
+kept in the undo journal.
 """
 
 from __future__ import annotations
@@ -38,6 +40,11 @@ SETID = "set-uid and set-gid files are never written"
 MODE = "mode changes of existing files and folders are not applied"
 PROTECTED = "autoagent's own folders are read-only to tools"
 ODD_NAME = "names with control characters or bytes that are not UTF-8 are never written"
+OWN_PACKAGES = ("autoagent_core", "autoagent_plugins")
+OWN_NAME = ("names of autoagent's own packages are never written (`python -m autoagent_core` "
+            "in this folder would run them)")
+SECRET_NAME = ("names holding a secret's value are never written (the undo journal and the "
+               "results would keep it)")
 
 
 def _plain_name(name: str) -> bool:
@@ -60,6 +67,7 @@ class Commit:
     max_bytes: int
     protected: list[str]  # relative POSIX paths inside the working directory
     journal: Callable[[], UndoJournal | None]
+    secrets: tuple[str, ...] = ()  # values a committed path may not hold
     files: list[dict[str, Any]] = field(default_factory=list)
     refused: list[dict[str, Any]] = field(default_factory=list)
     _bytes: int = 0
@@ -97,6 +105,10 @@ class Commit:
             return self._refuse(ascii(rel)[1:-1], ODD_NAME)
         if name.startswith("."):
             return self._refuse(rel, DOT)
+        if any(value in name for value in self.secrets):
+            return self._refuse(rel, SECRET_NAME)
+        if any(name == own or name.startswith(own + ".") for own in OWN_PACKAGES):
+            return self._refuse(rel, OWN_NAME)
         if any(rel == p or rel.startswith(p + "/") for p in self.protected):
             return self._refuse(rel, PROTECTED)
         st = os.lstat(path)
@@ -238,10 +250,11 @@ class _Recorder(list[str]):
 
 
 def commit_layer(layer: StagingLayer, max_files: int, max_bytes: int, protected: list[str],
-                 journal: Callable[[], UndoJournal | None]) -> Commit:
+                 journal: Callable[[], UndoJournal | None],
+                 secrets: tuple[str, ...] = ()) -> Commit:
     """Commit ``layer`` to its working directory; the :class:`Commit` holds ``files`` and
-    ``refused``."""
-    commit = Commit(layer, max_files, max_bytes, protected, journal)
+    ``refused``. A name holding one of ``secrets`` is refused."""
+    commit = Commit(layer, max_files, max_bytes, protected, journal, secrets)
     try:
         commit.run()
     finally:

@@ -9,7 +9,9 @@ committed change, in order::
 
 ``kept/N`` holds what the commit replaced or deleted. Undo walks the journal backwards and
 puts each file back only where it still holds what the commit wrote (else it refuses that
-file and says so); folders the commits made are removed when empty.
+file and says so); folders the commits made are removed when empty. An entry is followed
+only when it names the current working directory, no dot-name and a kept copy of its own
+folder (a cloned repository can hold a ``.runs`` folder of its making).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +38,7 @@ from autoagent_core.sandbox.staging.nofollow import (
 JOURNAL = "undo.jsonl"
 DONE = "undone.json"
 TOOL_CALLS = ".tool-calls"
+KEPT_RE = re.compile(r"^kept/[0-9]+$")
 FLUSH_EVERY = 64  # journal lines written at once (one append instead of one per file)
 
 
@@ -153,10 +157,25 @@ def undo(folder: Path) -> UndoReport:
     if (folder / DONE).exists():
         report.already = True
         return report
+    here = os.path.realpath(os.getcwd())
     for entry in reversed(read_journal(folder)):
         path = entry["path"]
         if ".." in path.split("/") or path.startswith("/"):
             report.refused.append(f"{path}: not a path inside the working directory")
+            continue
+        if any(part.startswith(".") for part in path.split("/")):
+            # a commit never writes a dot-name: a journal that names one was not written
+            # by autoagent (a cloned repository's .runs, say)
+            report.refused.append(f"{path}: autoagent never commits dot-files")
+            continue
+        workdir = entry.get("workdir")
+        if not isinstance(workdir, str) or os.path.realpath(workdir) != here:
+            report.refused.append(f"{path}: written in {workdir}; run `autoagent runs undo` "
+                                  "from that folder")
+            continue
+        kept = entry.get("kept")
+        if kept is not None and not (isinstance(kept, str) and KEPT_RE.match(kept)):
+            report.refused.append(f"{path}: the journal names no kept copy of it")
             continue
         try:
             message = _undo_one(folder, entry)
