@@ -27,7 +27,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-FIXTURE = Path("/work/shared/fixtures/original-autoagent")
+# the original AutoAgent's folders, beside the checkout (shared/fixtures/original-autoagent)
+FIXTURE = Path(os.environ.get("AUTOAGENT_ORIGINAL_FIXTURES") or Path(__file__).resolve()
+               .parents[2] / "shared" / "fixtures" / "original-autoagent")
 LINE = ("turn 3: run_tool fetch_news({'query': 'inteligencia artificial', 'limit': 10}) -> "
         "ok in 0.41 s, 10 results written to noticias.json\n")
 

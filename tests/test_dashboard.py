@@ -19,11 +19,11 @@ import pytest
 from autoagent_plugins.fs_tools.store import FilesystemToolStore
 from conftest import CliFn
 from fixtures.dashboard import StartDashboard
+from fixtures.original import ORIGINAL_DIR
 from support.dashboard_data import RunWriter, write_media_run, write_session_index
 from support.fake_dist import make_fake_plugin
 
-ORIGINAL = Path(os.environ.get("AUTOAGENT_ORIGINAL_FIXTURES",
-                               "/work/shared/fixtures/original-autoagent"))
+ORIGINAL = ORIGINAL_DIR
 
 
 def test_every_request_without_the_token_gets_401(start_dashboard: StartDashboard,

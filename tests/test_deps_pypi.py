@@ -25,8 +25,9 @@ import pytest
 from autoagent_core.config import Settings
 from autoagent_core.sandbox.launcher import strict_available
 from conftest import CliFn
+from fixtures.original import ORIGINAL_DIR
 
-ORIGINAL = Path("/work/shared/fixtures/original-autoagent/.permanent_tools")
+ORIGINAL = ORIGINAL_DIR / ".permanent_tools"
 FIXTURES = Path(os.environ.get("ORIGINAL_AUTOAGENT_TOOLS", str(ORIGINAL)))
 pytestmark = [
     pytest.mark.skipif(not FIXTURES.is_dir(), reason="the original's tools are not here "

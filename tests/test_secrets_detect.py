@@ -18,9 +18,10 @@ from hypothesis import strategies as st
 from autoagent_core.secrets.detect import find_secrets
 from autoagent_core.secrets.task import protect_text
 from autoagent_plugins.file_secrets.store import FileSecretStore
+from fixtures.original import ORIGINAL_DIR
 from support.secret_keys import fake_keys, task_with_keys
 
-FIXTURE = Path("/work/shared/fixtures/original-autoagent")
+FIXTURE = ORIGINAL_DIR
 
 
 def test_each_shape_is_found_and_named() -> None:

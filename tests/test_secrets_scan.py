@@ -15,8 +15,9 @@ import pytest
 from autoagent_core.config import load_settings
 from autoagent_core.layers import open_session_store, open_tool_store
 from autoagent_core.tools.script_metadata import read_metadata
+from fixtures.original import ORIGINAL_DIR
 
-FIXTURE = Path("/work/shared/fixtures/original-autoagent")
+FIXTURE = ORIGINAL_DIR
 FOLDERS = (".permanent_tools", ".agents", ".sessions", ".runs")
 # the fakes that replaced the user's keys: 64 hex digits (SerpAPI) and sk_ + 48 hex
 KEY_RE = re.compile(r"(?<![0-9a-f])(?:[0-9a-f]{64}|sk_[0-9a-f]{48})(?![0-9a-f])")
