@@ -167,14 +167,20 @@ def stdio_servers(settings: Any = None) -> tuple[dict[str, ServerConfig], bool]:
     source = settings.sources.get("mcp_stdio", "")
     from_project = source.startswith(".env")
     origin = str(Path.cwd() / ".env") if from_project else f"MCP_STDIO ({source})"
+    return _parse_stdio(raw_text, source, origin), from_project
+
+
+def _parse_stdio(raw_text: str, where: str, origin: str) -> dict[str, ServerConfig]:
+    """The servers of an ``MCP_STDIO`` value (a JSON list), by name; ``where`` names its
+    source in errors, ``origin`` is each server's origin."""
     try:
         data = json.loads(raw_text)
     except ValueError as exc:
-        raise ConfigError(f"MCP_STDIO ({source}) is not valid JSON: {exc}") from None
+        raise ConfigError(f"MCP_STDIO ({where}) is not valid JSON: {exc}") from None
     if not isinstance(data, list):
-        raise ConfigError(f"MCP_STDIO ({source}) must be a JSON list of servers")
+        raise ConfigError(f"MCP_STDIO ({where}) must be a JSON list of servers")
     servers = [_stdio_server(n, raw, origin) for n, raw in enumerate(data)]
-    return {s.name: s for s in servers}, from_project
+    return {s.name: s for s in servers}
 
 
 def project_servers(cwd: Path | None = None) -> dict[str, ServerConfig]:
@@ -224,14 +230,7 @@ def parse_env_file(project: ProjectFile) -> dict[str, ServerConfig]:
     raw_text = (dotenv_values_quiet(text=text).get("MCP_STDIO") or "").strip()
     if not raw_text:
         return {}
-    try:
-        data = json.loads(raw_text)
-    except ValueError as exc:
-        raise ConfigError(f"MCP_STDIO ({project.path}) is not valid JSON: {exc}") from None
-    if not isinstance(data, list):
-        raise ConfigError(f"MCP_STDIO ({project.path}) must be a JSON list of servers")
-    servers = [_stdio_server(n, raw, str(project.path)) for n, raw in enumerate(data)]
-    return {s.name: s for s in servers}
+    return _parse_stdio(raw_text, str(project.path), str(project.path))
 
 
 def _untrusted_warning(cwd: Path | None, names: tuple[str, ...],
