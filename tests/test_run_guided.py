@@ -7,7 +7,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from autoagent_core.loop.guided_steps import arguments_schema, task_literals, tool_code
+from autoagent_core.loop.guided_steps import (
+    arguments_schema,
+    parse_signature,
+    signature_schema,
+    task_literals,
+    tool_code,
+    usable_signature,
+    uses_each_value,
+)
 from fixtures.runs import RunTask
 
 ONE_SAMPLE = {"AUTOAGENT_GUIDED_SAMPLES": "1"}
@@ -22,7 +30,7 @@ def test_failing_tool_is_fixed_under_the_same_name(run_task: RunTask, isolated: 
         ("average", 1), ("average", 2)]
     first, second = run.session["turns"]
     assert first["results"][-1]["ok"] is False
-    assert first["results"][-1]["error"]["class"] == "name"
+    assert "TypeError" in first["results"][-1]["error"]["message"]
     # the facts decided turn 1 without asking the Supervisor's model for a judgement
     assert first["decision"]["decision"] == "continue"
     assert "judge" not in {m.get("step") for m in first["messages"]}
@@ -30,8 +38,8 @@ def test_failing_tool_is_fixed_under_the_same_name(run_task: RunTask, isolated: 
     # the fix request showed the failed expression and the error
     body_requests = [e["data"] for e in run.events if e["kind"] == "model_request"
                      and e["data"].get("step") == "body"]
-    assert "len(numbrs)" in body_requests[1]["messages"][-1]["content"]
-    assert "numbrs" in body_requests[1]["messages"][-1]["content"]
+    assert "len(numbers[0])" in body_requests[1]["messages"][-1]["content"]
+    assert "TypeError" in body_requests[1]["messages"][-1]["content"]
     code = (isolated / ".permanent_tools" / "average.py").read_text()
     assert "import statistics" in code
     assert (isolated / ".permanent_tools" / ".versions" / "average" / "v2.py").is_file()
@@ -90,3 +98,45 @@ def test_tool_code_imports_the_modules_it_names() -> None:
     assert namespace["days"]("2024-01-01", "2024-03-01") == 60  # type: ignore[operator]
     assert tool_code("bad", "", [("a", "int")], "a +") is None
     assert json.loads(json.dumps(code))
+
+
+def test_a_body_reading_an_undefined_name_is_no_candidate() -> None:
+    params = [("two", "int"), ("four", "int"), ("nine", "int")]
+    assert tool_code("average", "", params, "three * two / four * nine") is None
+    assert tool_code("average", "", params, "average(two, four, nine)") is None
+    # comprehension targets, lambda arguments, builtins and modules are defined
+    assert tool_code("average", "", params,
+                     "statistics.mean([n for n in (two, four, nine)])") is not None
+    assert tool_code("average", "", params,
+                     "(lambda a: a / 3)(sum(x for x in [two, four, nine]))") is not None
+
+
+def test_the_signature_schema_has_room_for_the_task_values_only() -> None:
+    one = signature_schema("Convert the text 'hello world' to upper case.")
+    params = one["properties"]["params"]
+    assert params["maxItems"] == 1
+    assert params["items"]["properties"]["type"] == {"enum": ["str"]}
+    three = signature_schema("Average of 2, 4 and 9.5")["properties"]["params"]
+    assert three["maxItems"] == 3
+    assert three["items"]["properties"]["type"] == {"enum": ["int", "float", "list"]}
+    words = signature_schema("Join 'red', 'green' and 'blue' with dashes.")["properties"]
+    assert words["params"]["items"]["properties"]["type"] == {"enum": ["str", "list"]}
+    assert arguments_schema([("words", "list")], "Join 'red', 'green' and 'blue'.")[
+        "properties"]["words"] == {"enum": [["red", "green", "blue"]]}
+
+
+def test_a_parameter_named_like_its_function_is_renamed() -> None:
+    reply = {"name": "upper_case_text", "description": "Upper case",
+             "params": [{"name": "upper_case_text", "type": "str"}]}
+    assert parse_signature(reply) == ("upper_case_text", "Upper case", [("text", "str")])
+    task = "Convert the text 'hello world' to upper case."
+    assert usable_signature(reply, task)
+
+
+def test_a_call_gives_each_task_value_its_own_parameter() -> None:
+    params = [("number", "int"), ("percent", "int")]
+    task = "What is 15 percent of 80?"
+    assert not uses_each_value({"number": 15, "percent": 15}, params, task)
+    assert uses_each_value({"number": 80, "percent": 15}, params, task)
+    # a task that gives one value twice may pass it twice
+    assert uses_each_value({"number": 2, "percent": 2}, params, "Add 2 and 2")

@@ -31,6 +31,7 @@ def _failed_with_candidate(run: RunOnDisk, candidate: str) -> None:
     assert len(lines) == 1 and "Traceback" not in run.stderr, run
     assert "unverified answer" in lines[0] and candidate in lines[0]
     assert "judge" not in _steps(run)  # a failed check is final: no yes/no is asked
+    assert len(run.session["turns"]) == 1  # on the last turn
 
 
 def test_main_job_is_checked_and_done(run_task: RunTask) -> None:
@@ -39,10 +40,15 @@ def test_main_job_is_checked_and_done(run_task: RunTask) -> None:
     assert run.summary["answer"] == "5"
     assert run.summary["candidate"] is None
     checked = next(e["data"] for e in run.events if e["kind"] == "answer_checked")
-    # the kept body and the independently sampled second body both computed 5
-    assert checked["support"] == 2 and checked["agreed"] is True
-    assert checked["kind"] == "number"
-    assert _steps(run) == ["kind", "signature", "body", "arguments", "body", "judge"]
+    # the kept tool and a second tool of its own design (sum_of_two) both computed 5
+    assert checked["support"] == 1 and checked["second"] == [5]
+    assert checked["agreed"] is True and checked["kind"] == "number"
+    assert _steps(run) == ["kind", "signature", "body", "arguments",
+                           "signature", "arguments", "body", "judge"]
+    # the second tool was run in the sandbox, never saved in the library
+    runs = [e["data"]["name"] for e in run.events if e["kind"] == "candidate_run"]
+    assert runs == ["add_numbers", "sum_of_two"]
+    assert [t["name"] for t in run.summary["tools_created"]] == ["add_numbers"]
 
 
 def test_an_unrelated_library_tool_is_not_offered(run_task: RunTask) -> None:
@@ -61,24 +67,44 @@ def test_an_unrelated_library_tool_is_not_offered(run_task: RunTask) -> None:
 
 def test_a_disagreeing_second_tool_ends_the_run_failed(run_task: RunTask,
                                                        isolated: Path) -> None:
-    run = run_task("guided_disagree", "--strategy", "guided", "What is 2 to the power of 10?",
-                   env=ONE_SAMPLE)
+    run = run_task("guided_disagree", "--strategy", "guided", "-m", "1",
+                   "What is 2 to the power of 10?", env=ONE_SAMPLE)
     _failed_with_candidate(run, "20")
-    assert "computed 1024" in run.stderr
+    assert "a second tool computed 1024" in run.stderr
     checked = next(e["data"] for e in run.events if e["kind"] == "answer_checked")
-    assert checked["agreed"] is False and checked["others"] == [1024, 100, 12]
+    assert checked["agreed"] is False and checked["second"] == [1024]
+
+
+def test_a_disagreement_with_turns_left_fixes_the_tool(run_task: RunTask,
+                                                        isolated: Path) -> None:
+    run = run_task("guided_disagree_fixed", "--strategy", "guided", "-m", "2",
+                   "What is 2 to the power of 10?", env=ONE_SAMPLE)
+    assert run.returncode == 0, run
+    assert run.summary["answer"] == "1024" and run.summary["candidate"] is None
+    first, second = run.session["turns"]
+    assert second["decision"]["decision"] == "done"
+    assert first["decision"]["decision"] == "continue"
+    assert "unverified answer 20: a second tool computed 1024" in first["decision"]["feedback"]
+    # the fix request showed the refuted expression and why, and the same tool got version 2
+    fix = [e["data"] for e in run.events if e["kind"] == "model_request"
+           and e["data"].get("step") == "body"][2]["messages"][-1]["content"]
+    assert "base * exponent" in fix and "computed 1024" in fix
+    assert [(t["name"], t["version"]) for t in run.summary["tools_created"]] == [
+        ("power", 1), ("power", 2)]
+    assert "base ** exponent" in (isolated / ".permanent_tools" / "power.py").read_text()
 
 
 def test_an_answer_of_the_wrong_kind_ends_the_run_failed(run_task: RunTask) -> None:
-    run = run_task("guided_wrong_kind", "--strategy", "guided", "Is 7 a prime number?",
-                   env=ONE_SAMPLE)
+    run = run_task("guided_wrong_kind", "--strategy", "guided", "-m", "1",
+                   "Is 7 a prime number?", env=ONE_SAMPLE)
     _failed_with_candidate(run, "14")
     assert "yes or no" in run.stderr
+    assert _steps(run) == ["kind", "signature", "body", "arguments"]  # no second tool
 
 
 def test_a_failed_run_without_json_prints_no_answer(cli: Any, isolated: Path) -> None:
-    result = cli("run", "--strategy", "guided", "--script", script_path("guided_disagree"),
-                 "What is 2 to the power of 10?", env=ONE_SAMPLE)
+    result = cli("run", "--strategy", "guided", "-m", "1", "--script",
+                 script_path("guided_disagree"), "What is 2 to the power of 10?", env=ONE_SAMPLE)
     assert result.returncode == 1, result
     assert result.stdout.strip() == ""
     assert result.stderr.strip().splitlines()[-1].startswith("autoagent: error:")
@@ -116,9 +142,11 @@ def test_value_kinds_are_facts_about_the_value() -> None:
     assert value_fits("", 5)  # no kind given: nothing to hold against the value
 
 
-def test_agreement_needs_two_samples_and_no_equal_rival() -> None:
-    votes = Candidates([5, 5.0])
-    assert votes.agreed(5)
-    assert not Candidates([5]).agreed(5)
-    assert not Candidates([5, 5, 7, 7]).agreed(5)
-    assert Candidates([5, 5, 7]).agreed(5)
+def test_agreement_needs_the_second_tool_and_no_equal_rival() -> None:
+    assert Candidates([5], second=[5.0]).agreed(5)  # 5 and 5.0 are one value
+    assert not Candidates([5, 5, 5]).agreed(5)  # one tool's samples alone are not enough
+    assert not Candidates([5], second=[7]).agreed(5)
+    assert not Candidates([5, 7], second=[5, 7]).agreed(5)  # a tie
+    assert Candidates([5, 5, 7], second=[5, 7]).agreed(5)
+    assert "a second tool computed 7" in Candidates([5], second=[7]).disagreement(5)
+    assert "no second tool" in Candidates([5]).disagreement(5)

@@ -14,11 +14,12 @@ Every pair of body and arguments runs in the sandbox; the value most candidates 
 wins, and that tool is saved through the store (a version) and run like any Coder action.
 A library tool is offered for reuse only when it fits the task (:mod:`.guided_checks`).
 The Supervisor keeps its role, and ``done`` means checked: the loop checks the facts that
-need no model (a tool ran, it returned a value, a second independently sampled body computed
-the same value from the same arguments, the value's type is the kind of answer the model
-says the task asks for), then asks the model one constrained question, yes or no. When a
-check disagrees the run ends failed with the value as the session's ``candidate``. A "no"
-or a failure makes the next turn fix the same tool under the same name (a new version).
+need no model (a tool ran, it returned a value of the kind of answer the model says the task
+asks for, and a second tool designed independently, with its own sampled signature, bodies
+and call, computed the same value: :mod:`.guided_verify`), then asks the model one
+constrained question, yes or no. A "no", a failure or a disagreeing check makes the next
+turn fix the same tool under the same name (a new version); on the last turn a disagreeing
+check ends the run failed with the value as the session's ``candidate``.
 Sessions, events and timelines are those of the free strategy.
 """
 
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from autoagent_core.errors import FormatRefusedError
 from autoagent_core.loop import guided_checks as checks
 from autoagent_core.loop import guided_steps as steps
+from autoagent_core.loop import guided_verify as verify
 from autoagent_core.loop.prompts import clip, render_tools
 from autoagent_core.protocol.actions import SupervisorReply
 from autoagent_core.retrieval import FIT_THRESHOLD, fit_score
@@ -135,7 +137,7 @@ class GuidedTurn:
         self.loop.bus.emit("turn_started", turn=turn.index, strategy="guided")
         self.kind = self._answer_kind(task, turn)
         run = self._coder(task, turn, fixing)
-        decision = self._supervise(task, turn, run)
+        decision = self._supervise(task, turn, run, final=turns_left <= 1)
         if decision.decision == "done":
             session.candidate = None
         turn.decision = decision.to_dict()
@@ -181,20 +183,28 @@ class GuidedTurn:
                 spec = next(t for t in listed if t.name == chosen)
                 params = steps.params_of_schema(spec.parameters)
                 return self._call_existing(task, turn, chosen, params)
-        usable = None  # never an unusable one: its call would invent the task's values
-        for sample in range(self.loop.settings.guided_samples):
-            reply = self.ask("coder", "signature", steps.signature_messages(task),
-                             steps.SIGNATURE_SCHEMA, turn, sample)
-            if (reply is not None and steps.usable_signature(reply, task)
-                    and checks.params_fit_task(steps.parse_signature(reply)[2], task)):
-                usable = reply
-                break
-        name, description, params = steps.parse_signature(usable or {})
+        first = 0 if turn.index == 1 else 1  # a later turn's greedy reply would repeat
+        name, description, params = self.signature(task, turn, first)
         if not name or not params:
             loop.bus.emit("action_failed", agent="coder", turn=turn.index, type="signature",
                           name=name or None, error={"message": "no usable signature"})
             return None
         return self._write_and_run(task, turn, name, description, params)
+
+    def signature(self, task: str, turn: Turn, first: int,
+                  unlike: Sequence[tuple[str, list[tuple[str, str]]]] = (),
+                  ) -> tuple[str, str, list[tuple[str, str]]]:
+        """The first usable signature of ``guided_samples`` samples numbered from ``first``
+        (one whose name and parameters differ from each of ``unlike``), or empty."""
+        for sample in range(first, first + self.loop.settings.guided_samples):
+            reply = self.ask("coder", "signature", steps.signature_messages(task),
+                             steps.signature_schema(task), turn, sample)
+            if reply is None or not steps.usable_signature(reply, task):
+                continue  # never an unusable one: its call would invent the task's values
+            name, description, params = steps.parse_signature(reply)
+            if checks.params_fit_task(params, task) and (name, params) not in unlike:
+                return name, description, params
+        return "", "", []
 
     def _listed_tools(self, task: str) -> list[ToolSpec]:
         """The library tools that fit the task, best first (at most 5): the tools this
@@ -231,20 +241,23 @@ class GuidedTurn:
         return self._write_and_run(task, turn, name, tool.spec.description, params,
                                    tried=tried, problem=problem or "it did not answer the task")
 
-    def _arguments(self, task: str, turn: Turn, signature: str,
-                   params: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    def arguments(self, task: str, turn: Turn, signature: str, params: list[tuple[str, str]],
+                  count: int | None = None) -> list[dict[str, Any]]:
+        """Sampled calls (``count`` samples, default ``guided_samples``) that give every
+        parameter a value, and no value to two parameters when the task gives enough."""
         schema = steps.arguments_schema(params, task)
         wanted = {p for p, _ in params}
         return [a for a in self.samples("coder", "arguments",
-                                        steps.arguments_messages(task, signature), schema, turn)
-                if set(a) == wanted]
+                                        steps.arguments_messages(task, signature), schema, turn,
+                                        count=count)
+                if set(a) == wanted and steps.uses_each_value(a, params, task)]
 
-    def _bodies(self, task: str, turn: Turn, name: str, description: str,
-                params: list[tuple[str, str]], tried: str = "",
-                problem: str = "") -> list[str]:
+    def bodies(self, task: str, turn: Turn, name: str, description: str,
+               params: list[tuple[str, str]], tried: str = "",
+               problem: str = "") -> list[str]:
         """The sampled bodies as tool code, one per sample (repeats kept: each sample is
-        an independent draw); bodies that do not parse or leave a parameter unused are
-        dropped."""
+        an independent draw); bodies that do not parse, leave a parameter unused or read a
+        name nothing defines are dropped."""
         signature = steps.python_signature(name, params)
         bodies = self.samples("coder", "body",
                               steps.body_messages(task, signature, tried, problem),
@@ -252,7 +265,7 @@ class GuidedTurn:
         return [c for c in (steps.tool_code(name, description, params,
                                             str(b.get("expression", ""))) for b in bodies) if c]
 
-    def _run_code(self, turn: Turn, name: str, code: str, args: dict[str, Any]) -> Any:
+    def run_code(self, turn: Turn, name: str, code: str, args: dict[str, Any]) -> Any:
         """One candidate run in the sandbox; its value, or None when it failed."""
         from autoagent_core.sandbox.launcher import run_tool as sandbox_run
 
@@ -262,27 +275,10 @@ class GuidedTurn:
                            ok=result.ok, result=result.result, error=result.error)
         return result.result if result.ok else None
 
-    def _recheck(self, task: str, turn: Turn, name: str, description: str,
-                 params: list[tuple[str, str]], args: dict[str, Any],
-                 agreement: checks.Candidates, value: Any) -> None:
-        """The independent second tool: bodies sampled from another prompt (other order,
-        other seeds), run with the same arguments, until two samples agree on ``value``."""
-        messages = checks.recheck_messages(task, steps.python_signature(name, params))
-        first = self.loop.settings.guided_samples
-        for sample in range(first, first + checks.RECHECK_SAMPLES):
-            if agreement.agreed(value):
-                return
-            reply = self.ask("coder", "body", messages, steps.BODY_SCHEMA, turn, sample)
-            code = steps.tool_code(name, description, params,
-                                   str((reply or {}).get("expression", "")))
-            result = self._run_code(turn, name, code, args) if code else None
-            if result is not None:
-                agreement.add(result)
-
     def _write_and_run(self, task: str, turn: Turn, name: str, description: str,
                        params: list[tuple[str, str]], tried: str = "",
                        problem: str = "") -> dict[str, Any] | None:
-        codes = self._bodies(task, turn, name, description, params, tried, problem)
+        codes = self.bodies(task, turn, name, description, params, tried, problem)
         if not codes:
             self.loop.bus.emit("action_failed", agent="coder", turn=turn.index,
                                type="create_tool", name=name,
@@ -290,11 +286,11 @@ class GuidedTurn:
                                                  "every parameter"})
             return None
         signature = steps.python_signature(name, params)
-        calls = self._arguments(task, turn, signature, params) or [{}]
+        calls = self.arguments(task, turn, signature, params) or [{}]
         ran: dict[tuple[str, str], Any] = {}
         for code in dict.fromkeys(codes):
             for args in calls:
-                ran[(code, steps.result_key(args))] = self._run_code(turn, name, code, args)
+                ran[(code, steps.result_key(args))] = self.run_code(turn, name, code, args)
         # the kind of answer the task asks for narrows the vote when a value fits it
         pairs = [(code, args, ran[(code, steps.result_key(args))])
                  for code in dict.fromkeys(codes) for args in calls
@@ -312,79 +308,44 @@ class GuidedTurn:
             value = ran.get((sampled, steps.result_key(args)))
             if value is not None:
                 agreement.add(value)
-        return self._checked(task, turn, run, agreement, name, description, params)
+        return self._checked(task, turn, run, agreement, name, params)
 
     def _call_existing(self, task: str, turn: Turn, name: str,
                        params: list[tuple[str, str]]) -> dict[str, Any]:
         """A library tool, run with the task's values; its result goes through the same
-        checks as a new tool's: bodies sampled for its signature must agree with it."""
-        calls = self._arguments(task, turn, steps.python_signature(name, params), params)
+        checks as a new tool's: an independently designed second tool must agree."""
+        calls = self.arguments(task, turn, steps.python_signature(name, params), params)
         args: dict[str, Any] = calls[0] if calls else {}
         action = {"type": "run_tool", "name": name, "args": args}
         run = self.loop.executor.execute([action], "coder", turn, depth=0)[-1]
-        agreement = checks.Candidates()
-        spec = next((t for t in self.loop.tools.list_tools() if t.name == name), None)
-        description = spec.description if spec is not None else ""
-        if run.get("ok") and run.get("result") is not None:
-            agreement.add(run.get("result"))
-            for code in self._bodies(task, turn, name, description, params):
-                value = self._run_code(turn, name, code, args)
-                if value is not None:
-                    agreement.add(value)
-        return self._checked(task, turn, run, agreement, name, description, params)
+        return self._checked(task, turn, run, checks.Candidates(), name, params)
 
     def _checked(self, task: str, turn: Turn, run: dict[str, Any], agreement: checks.Candidates,
-                 name: str, description: str, params: list[tuple[str, str]]) -> dict[str, Any]:
-        """The run entry with its agreement, after the independent recheck when needed."""
+                 name: str, params: list[tuple[str, str]]) -> dict[str, Any]:
+        """The run entry with its agreement: the values of the independently designed
+        second tool, asked for when the kept run gave a value of the kind the task asks
+        for (a value of another kind fails without it)."""
         value = run.get("result") if run.get("type") == "run_tool" and run.get("ok") else None
         if value is not None and value != "" and value != []:
             if agreement.support(value) == 0:
                 agreement.add(value)  # the kept run itself is one sample
-            args = (run.get("action") or {}).get("args") or {}
-            self._recheck(task, turn, name, description, params, args, agreement, value)
+            if checks.value_fits(self.kind, value):
+                agreement.second = verify.second_tool(self, task, turn, name, params)
             self.loop.bus.emit("answer_checked", turn=turn.index, name=name, value=value,
                                support=agreement.support(value),
-                               others=agreement.others(value)[:5], kind=self.kind,
+                               others=agreement.others(value)[:5],
+                               second=agreement.second[:5], kind=self.kind,
                                agreed=agreement.agreed(value))
         return {**run, "agreement": agreement}
 
     # ------------------------------------------------------------------ the Supervisor
-    def _supervise(self, task: str, turn: Turn, run: dict[str, Any] | None) -> SupervisorReply:
-        if run is None or run.get("type") != "run_tool":
-            return SupervisorReply(thought="", decision="continue",
-                                   feedback="no tool was written and run this turn")
-        if not run.get("ok"):
-            error = run.get("error") or {}
-            return SupervisorReply(
-                thought="", decision="continue",
-                feedback=f"the tool failed ({error.get('class', 'error')}): "
-                         f"{clip(str(error.get('message', '')), 300)}")
-        value = run.get("result")
-        if value is None or value == "" or value == []:
-            return SupervisorReply(thought="", decision="continue",
-                                   feedback="the tool returned no value")
-        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-        args = (run.get("action") or {}).get("args") or {}
-        call = f"{run.get('name')}({', '.join(f'{k}={v!r}' for k, v in args.items())})"
-        thought = f"{call} returned {clip(text, 200)}"
-        self.session.candidate = text
-        agreement: checks.Candidates = run.get("agreement") or checks.Candidates()
-        if not checks.value_fits(self.kind, value):
-            return SupervisorReply(
-                thought=thought, decision="fail",
-                feedback=f"unverified answer {checks.shown(value)}: the task asks for "
-                         f"{self.kind}, and the value is not one")
-        if not agreement.agreed(value):
-            others = agreement.others(value)
-            seen = (f"another sampled tool computed {checks.shown(others[0])}" if others
-                    else "no second sampled tool computed it")
-            return SupervisorReply(
-                thought=thought, decision="fail",
-                feedback=f"unverified answer {checks.shown(value)}: {seen}")
-        reply = self.ask("supervisor", "judge", steps.judge_messages(task, call, clip(text, 500)),
-                         steps.JUDGE_SCHEMA, turn)
-        if (reply or {}).get("answer") == "no":
-            return SupervisorReply(thought=thought, decision="continue",
-                                   feedback=f"the result {clip(text, 200)} does not answer "
-                                            "the task")
-        return SupervisorReply(thought=thought, decision="done", answer=text)
+    def _supervise(self, task: str, turn: Turn, run: dict[str, Any] | None,
+                   final: bool) -> SupervisorReply:
+        """The Supervisor's decision. A check that disagrees ends the run failed on its last
+        turn; before that, the next turn writes the same tool again with the disagreement
+        as its problem (the unverified value stays the candidate)."""
+        decision = verify.decide(self, task, turn, run)
+        if decision.decision == "fail" and not final:
+            return SupervisorReply(thought=decision.thought, decision="continue",
+                                   feedback=decision.feedback)
+        return decision

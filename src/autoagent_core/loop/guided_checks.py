@@ -3,9 +3,11 @@ facts of its independent checks. No model calls here (see :mod:`autoagent_core.l
 
 An answer is declared only when every check agrees with it:
 
-- **agreement**: a second, independently sampled tool body (another prompt order and
-  seed) computes the same value from the same arguments. Candidates that ran and agree
-  count; a body that leaves a parameter unused never becomes a candidate.
+- **agreement**: a second tool, designed independently of the first (its own sampled
+  signature, different from the kept one, its own bodies and its own call), computes the
+  same value, and no other value was computed as often by both tools' samples
+  (:func:`autoagent_core.loop.guided_verify.second_tool`). A body that leaves a parameter
+  unused or reads a name nothing defines never becomes a candidate.
 - **form**: the model is asked one narrow constrained question, what kind of value answers
   the task (a number, a whole number, a text, yes or no, a list, a date), and the loop
   checks the value's own type against that kind.
@@ -32,7 +34,7 @@ from autoagent_core.loop.guided_steps import (
     PARAM_TYPES,
     _exchange,
     _fill,
-    body_messages,
+    list_values,
     prompts,
     result_key,
     task_literals,
@@ -43,9 +45,6 @@ KINDS = ["number", "whole number", "text", "yes or no", "list", "date"]
 KIND_SCHEMA: dict[str, Any] = {"type": "object", "properties": {"kind": {"enum": KINDS}},
                                "required": ["kind"]}
 YES_NO = {"yes", "no", "true", "false"}
-RECHECK_SAMPLES = 3
-"""Further bodies sampled, one at a time, when the first samples give no two agreeing
-values: the independent second tool."""
 
 
 # --------------------------------------------------------------------------- form
@@ -103,27 +102,20 @@ def value_fits(kind: str, value: Any) -> bool:
 # --------------------------------------------------------------------------- agreement
 
 
-def recheck_messages(task: str, signature: str) -> list[Message]:
-    """The body request of the independent second tool: another system prompt and the
-    worked examples in reverse order."""
-    messages = body_messages(task, signature)
-    examples = messages[1:-1]
-    pairs = [examples[i:i + 2] for i in range(0, len(examples), 2)]
-    reordered = [m for pair in reversed(pairs) for m in pair]
-    return [Message("system", prompts()["recheck"]["system"]), *reordered, messages[-1]]
-
-
 @dataclass
 class Candidates:
-    """The values the sampled bodies computed with the chosen arguments, one per sample
-    that ran (identical bodies sampled twice count twice: each is an independent draw)."""
+    """The values the first tool's sampled bodies computed with the chosen arguments, one
+    per sample that ran, and the values of the independently designed second tool
+    (:func:`autoagent_core.loop.guided_verify.second_tool`)."""
 
     values: list[Any] = field(default_factory=list)
+    second: list[Any] = field(default_factory=list)
 
     def add(self, value: Any) -> None:
         self.values.append(value)
 
     def support(self, value: Any) -> int:
+        """How many samples of the first tool computed ``value``."""
         key = result_key(value)
         return sum(result_key(v) == key for v in self.values)
 
@@ -131,19 +123,24 @@ class Candidates:
         key = result_key(value)
         return [v for v in self.values if result_key(v) != key]
 
-    def best(self) -> Any:
-        """The value most samples computed (the first of a tie), or None."""
-        if not self.values:
-            return None
-        counts = Counter(result_key(v) for v in self.values)
-        top = max(counts.values())
-        return next(v for v in self.values if counts[result_key(v)] == top)
-
     def agreed(self, value: Any) -> bool:
-        """At least two samples computed ``value`` and more computed it than any other."""
-        support = self.support(value)
-        rivals = Counter(result_key(v) for v in self.others(value))
-        return support >= 2 and all(n < support for n in rivals.values())
+        """The first tool computed ``value``, the second tool computed it too, and no other
+        value was computed as often by both together."""
+        key = result_key(value)
+        counts = Counter(result_key(v) for v in [*self.values, *self.second])
+        return (self.support(value) >= 1 and any(result_key(v) == key for v in self.second)
+                and all(n < counts[key] for k, n in counts.items() if k != key))
+
+    def disagreement(self, value: Any) -> str:
+        """Why ``value`` is not agreed, for the stderr line and the next turn's prompt."""
+        key = result_key(value)
+        rivals = [v for v in self.second if result_key(v) != key]
+        if rivals:
+            return f"a second tool computed {shown(rivals[0])}"
+        if not self.second:
+            return "no second tool computed a value"
+        others = self.others(value)
+        return f"another sampled body computed {shown(others[0])}" if others else "unchecked"
 
 
 def shown(value: Any, width: int = 120) -> str:
@@ -156,13 +153,14 @@ def shown(value: Any, width: int = 120) -> str:
 
 def params_fit_task(params: list[tuple[str, str]], task: str) -> bool:
     """True when the task gives a literal of each parameter's type (a list parameter may
-    take the task's numbers as one list), so a call can use the task's own values."""
+    take the task's numbers, or its texts, as one list), so a call can use the task's own
+    values."""
     literals = task_literals(task)
     for _name, ptype in params:
         kind = PARAM_TYPES.get(ptype, "string")
         if literals[kind]:
             continue
-        if kind == "array" and len(literals["number"]) > 1:
+        if kind == "array" and list_values(literals):
             continue
         return False
     return True

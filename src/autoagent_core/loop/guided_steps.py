@@ -12,6 +12,7 @@ so a small model cannot invent a value the task does not give.
 from __future__ import annotations
 
 import ast
+import builtins
 import json
 import math
 import re
@@ -103,7 +104,7 @@ def usable_signature(reply: dict[str, Any], task: str = "") -> bool:
     given = min(3, len(found["array"]) + len(found["string"]) + len(found["number"]))
     room = 99 if any(t == "list" for _, t in params) else len(params)
     return (bool(name) and bool(params) and not copies_an_example("signature", reply)
-            and name not in {p for p, _ in params} and room >= given
+            and room >= given
             and len(params) <= max(1, given))
 
 
@@ -122,14 +123,44 @@ SIGNATURE_SCHEMA: dict[str, Any] = {
 }
 
 
+def signature_schema(task: str) -> dict[str, Any]:
+    """:data:`SIGNATURE_SCHEMA` narrowed to the task's values, so that the decoder cannot
+    give more parameters than the task gives values, nor a type the task gives no value
+    of (a call would have to invent one): at most one parameter per value (three at most),
+    and the types of the task's literals (a list when it gives a list or several values of
+    one type, a float for any number, an int for a whole one)."""
+    found = task_literals(task)
+    given = len(found["array"]) + len(found["string"]) + len(found["number"])
+    types = [t for t, kind in (("int", "integer"), ("float", "number"), ("str", "string"))
+             if found[kind]] + (["list"] if list_values(found) else [])
+    params = dict(SIGNATURE_SCHEMA["properties"]["params"])
+    params["maxItems"] = max(1, min(3, given))
+    if types:
+        item = dict(params["items"])
+        item["properties"] = {**item["properties"], "type": {"enum": types}}
+        params["items"] = item
+    return {**SIGNATURE_SCHEMA, "properties": {**SIGNATURE_SCHEMA["properties"],
+                                               "params": params}}
+
+
+GENERIC_NAMES = {"int": "number", "float": "value", "str": "text", "list": "items"}
+"""A parameter's name by its type, for a parameter the model named like its function."""
+
+
 def parse_signature(reply: dict[str, Any]) -> tuple[str, str, list[tuple[str, str]]]:
-    """(name, description, [(parameter, python type)]) with repeated parameters dropped."""
+    """(name, description, [(parameter, python type)]) with repeated parameters dropped; a
+    parameter named like the function (small models echo the name) is renamed by its type
+    (``text``, ``number``...), so the body never reads as a call of the function itself."""
+    name = str(reply.get("name", ""))
     params: list[tuple[str, str]] = []
     for item in reply.get("params") or []:
         pname, ptype = str(item.get("name", "")), str(item.get("type", "str"))
+        ptype = ptype if ptype in PARAM_TYPES else "str"
+        if pname == name:
+            pname = GENERIC_NAMES[ptype]
         if pname.isidentifier() and pname not in {p for p, _ in params}:
-            params.append((pname, ptype if ptype in PARAM_TYPES else "str"))
-    return str(reply.get("name", "")), str(reply.get("description", "")), params
+            params.append((pname, ptype))
+    return name, str(reply.get("description", "")), params
 
 
 def python_signature(name: str, params: list[tuple[str, str]]) -> str:
@@ -177,7 +208,7 @@ def tool_code(name: str, description: str, params: list[tuple[str, str]],
         return None
     bound = {p for p, _ in params}
     used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
-    if not bound <= used:
+    if not bound <= used or unknown_names(tree, bound):
         return None
     modules = sorted({node.id for node in ast.walk(tree) if isinstance(node, ast.Name)
                       and node.id in sys.stdlib_module_names and node.id not in bound})
@@ -186,6 +217,19 @@ def tool_code(name: str, description: str, params: list[tuple[str, str]],
     lines += [f"    import {module}" for module in modules]
     lines.append(f"    return {ast.unparse(tree)}")
     return "\n".join(lines) + "\n"
+
+
+def unknown_names(tree: ast.AST, params: set[str]) -> set[str]:
+    """Names the expression reads that nothing defines: not a parameter, a builtin, a
+    standard-library module (imported for it) or a name the expression binds itself
+    (comprehension targets, lambda arguments). Such a body can only fail with a NameError
+    (``three * two`` for ``average(two, four, nine)``, a call of the tool's own name)."""
+    own = {node.id for node in ast.walk(tree)
+           if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+    own |= {node.arg for node in ast.walk(tree) if isinstance(node, ast.arg)}
+    known = params | own | set(dir(builtins)) | set(sys.stdlib_module_names)
+    return {node.id for node in ast.walk(tree)
+            if isinstance(node, ast.Name) and node.id not in known}
 
 
 # --------------------------------------------------------------------------- step 4: arguments
@@ -222,6 +266,14 @@ def task_literals(task: str) -> dict[str, list[Any]]:
     return found
 
 
+def list_values(found: dict[str, list[Any]]) -> list[list[Any]]:
+    """The lists a list parameter may take: the task's bracketed lists, or else its
+    numbers, and its quoted texts, each gathered as one list when it gives several."""
+    if found["array"]:
+        return list(found["array"])
+    return [values for values in (found["number"], found["string"]) if len(values) > 1]
+
+
 def arguments_messages(task: str, signature: str) -> list[Message]:
     data = prompts()["arguments"]
     examples = [(_fill(data["user"], task=e["task"], signature=e["signature"]), e["reply"])
@@ -237,9 +289,7 @@ def arguments_schema(params: list[tuple[str, str]], task: str) -> dict[str, Any]
     props: dict[str, Any] = {}
     for pname, ptype in params:
         kind = PARAM_TYPES.get(ptype, "string")
-        values = literals[kind]
-        if kind == "array" and not values and len(literals["number"]) > 1:
-            values = [literals["number"]]  # the task's numbers, as one list
+        values = list_values(literals) if kind == "array" else literals[kind]
         if values:
             props[pname] = {"enum": values}
         elif kind == "array":
@@ -249,6 +299,19 @@ def arguments_schema(params: list[tuple[str, str]], task: str) -> dict[str, Any]
         else:
             props[pname] = {"type": kind}
     return {"type": "object", "properties": props, "required": [p for p, _ in params]}
+
+
+def uses_each_value(args: dict[str, Any], params: list[tuple[str, str]], task: str) -> bool:
+    """False when a call gives one value to two parameters although the task gives enough
+    different values of their types for each to have its own (``percent(15, 15)`` for
+    "15 percent of 80"): one parameter per value the task gives."""
+    literals = task_literals(task)
+    used = [result_key(args.get(p)) for p, _ in params]
+    if len(set(used)) == len(used):
+        return True
+    kinds = {PARAM_TYPES.get(t, "string") for _, t in params}
+    offered = {result_key(v) for kind in kinds for v in literals[kind]}
+    return len(offered) < len(params)
 
 
 # --------------------------------------------------------------------------- voting
