@@ -196,9 +196,9 @@ class GuidedTurn:
                   ) -> tuple[str, str, list[tuple[str, str]]]:
         """The first usable signature of ``guided_samples`` samples numbered from ``first``
         (one whose name and parameters differ from each of ``unlike``), or empty."""
+        messages, schema = steps.signature_messages(task), steps.signature_schema(task)
         for sample in range(first, first + self.loop.settings.guided_samples):
-            reply = self.ask("coder", "signature", steps.signature_messages(task),
-                             steps.signature_schema(task), turn, sample)
+            reply = self.ask("coder", "signature", messages, schema, turn, sample)
             if reply is None or not steps.usable_signature(reply, task):
                 continue  # never an unusable one: its call would invent the task's values
             name, description, params = steps.parse_signature(reply)

@@ -94,14 +94,19 @@ def copies_an_example(step: str, reply: dict[str, Any]) -> bool:
     return str(reply.get("name")) in names
 
 
+def values_given(found: dict[str, list[Any]]) -> int:
+    """How many values the task gives (lists, texts and numbers), counted up to the three
+    parameters a signature may have."""
+    return min(3, len(found["array"]) + len(found["string"]) + len(found["number"]))
+
+
 def usable_signature(reply: dict[str, Any], task: str = "") -> bool:
     """A signature worth building on: a name, parameters, not an example's copy, room for
     the values the task gives (one parameter each, or a list taking several), so no value of
     the task ends up as a constant inside the body, and no more parameters than values, so
     no call has to invent one."""
     name, _description, params = parse_signature(reply)
-    found = task_literals(task)
-    given = min(3, len(found["array"]) + len(found["string"]) + len(found["number"]))
+    given = values_given(task_literals(task))
     room = 99 if any(t == "list" for _, t in params) else len(params)
     return (bool(name) and bool(params) and not copies_an_example("signature", reply)
             and room >= given
@@ -130,11 +135,11 @@ def signature_schema(task: str) -> dict[str, Any]:
     and the types of the task's literals (a list when it gives a list or several values of
     one type, a float for any number, an int for a whole one)."""
     found = task_literals(task)
-    given = len(found["array"]) + len(found["string"]) + len(found["number"])
+    given = values_given(found)
     types = [t for t, kind in (("int", "integer"), ("float", "number"), ("str", "string"))
              if found[kind]] + (["list"] if list_values(found) else [])
     params = dict(SIGNATURE_SCHEMA["properties"]["params"])
-    params["maxItems"] = max(1, min(3, given))
+    params["maxItems"] = max(1, given)
     if types:
         item = dict(params["items"])
         item["properties"] = {**item["properties"], "type": {"enum": types}}
