@@ -8,13 +8,17 @@ Run with ``nox -s local`` (``pytest -m local``); skipped, with the reason, where
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from autoagent_core.config import Settings, load_settings
+from autoagent_core.errors import FormatRefusedError
 from autoagent_core.layers import open_backend, resolve_backend_name
+from autoagent_core.loop.guided_steps import body_messages, python_signature
+from autoagent_core.loop.guided_syntax import body_schema, expression_pattern
 from autoagent_core.types import CompletionOptions, LLMBackend, Message
 from fixtures.backends import assert_clean_error
 
@@ -84,6 +88,38 @@ def test_a_json_reply_cut_by_max_tokens_still_parses(local: LLMBackend) -> None:
     assert isinstance(json.loads(reply.text), dict)
     assert "".join(pieces) == reply.text
     assert reply.usage.completion_tokens <= 24
+
+
+def test_a_schema_whose_grammar_llama_cpp_refuses_is_an_error_not_a_crash(
+        local: LLMBackend) -> None:
+    # the converter keeps "\\." inside a literal, an escape llama.cpp's parser refuses;
+    # a request built on that grammar used to end the process with a segmentation fault
+    refused = {"type": "object", "required": ["word"],
+               "properties": {"word": {"type": "string", "pattern": "^a\\.(b|cd)$"}}}
+    with pytest.raises(FormatRefusedError) as caught:
+        local.complete([Message("user", "Say a.b")], CompletionOptions(
+            max_tokens=8, json_schema=refused))
+    assert caught.value.permanent
+    reply = local.complete([Message("user", "Say a.b")], CompletionOptions(
+        max_tokens=8, json_schema={**refused, "properties": {
+            "word": {"type": "string", "pattern": "^a[.](b|cd)$"}}}))
+    assert json.loads(reply.text)["word"] in ("a.b", "a.cd")
+
+
+@pytest.mark.parametrize("params", [[("text", "str")], [("numbers", "list")],
+                                    [("base", "int"), ("exponent", "int")]])
+def test_body_replies_are_expressions_the_pattern_admits(local: LLMBackend,
+                                                         params: list[tuple[str, str]]) -> None:
+    pattern = re.compile(expression_pattern(params))
+    signature = python_signature("tool", params)
+    messages = body_messages("Compute what the task asks with the parameters.", signature)
+    for sample in range(3):
+        reply = local.complete(messages, CompletionOptions(
+            max_tokens=96, json_schema=body_schema(params), temperature=0.8,
+            seed=7 + sample))
+        expression = json.loads(reply.text)["expression"]
+        assert pattern.fullmatch(expression), expression
+        assert '"' not in expression and "=" not in re.sub("[=!<>]=", "", expression)
 
 
 def test_a_second_turn_evaluates_only_its_new_tokens(local: Any) -> None:

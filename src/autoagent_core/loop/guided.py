@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from autoagent_core.errors import FormatRefusedError
 from autoagent_core.loop import guided_checks as checks
 from autoagent_core.loop import guided_steps as steps
+from autoagent_core.loop import guided_syntax as syntax
 from autoagent_core.loop import guided_verify as verify
 from autoagent_core.loop.prompts import clip, render_tools
 from autoagent_core.protocol.actions import SupervisorReply
@@ -256,14 +257,17 @@ class GuidedTurn:
                params: list[tuple[str, str]], tried: str = "",
                problem: str = "") -> list[str]:
         """The sampled bodies as tool code, one per sample (repeats kept: each sample is
-        an independent draw); bodies that do not parse, leave a parameter unused or read a
-        name nothing defines are dropped."""
+        an independent draw); bodies that do not parse, leave a parameter unused, read a
+        name nothing defines or repeat the ``tried`` expression a check refuted are
+        dropped."""
         signature = steps.python_signature(name, params)
+        schema = syntax.body_schema(params, steps.task_numbers(task))
         bodies = self.samples("coder", "body",
                               steps.body_messages(task, signature, tried, problem),
-                              steps.BODY_SCHEMA, turn, distinct=False)
-        return [c for c in (steps.tool_code(name, description, params,
-                                            str(b.get("expression", ""))) for b in bodies) if c]
+                              schema, turn, distinct=False)
+        codes = [steps.tool_code(name, description, params, str(b.get("expression", "")))
+                 for b in bodies]
+        return [c for c in codes if c and c.rsplit("return ", 1)[-1].strip() != tried]
 
     def run_code(self, turn: Turn, name: str, code: str, args: dict[str, Any]) -> Any:
         """One candidate run in the sandbox; its value, or None when it failed."""
@@ -330,7 +334,8 @@ class GuidedTurn:
             if agreement.support(value) == 0:
                 agreement.add(value)  # the kept run itself is one sample
             if checks.value_fits(self.kind, value):
-                agreement.second = verify.second_tool(self, task, turn, name, params)
+                agreement.second = verify.second_tool(self, task, turn, name, params,
+                                                      value)
             self.loop.bus.emit("answer_checked", turn=turn.index, name=name, value=value,
                                support=agreement.support(value),
                                others=agreement.others(value)[:5],

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import itertools
 import json
 import math
 import re
@@ -28,7 +29,6 @@ from autoagent_core.types import Message
 PARAM_TYPES = {"int": "integer", "float": "number", "str": "string", "list": "array"}
 """Parameter types the signature step offers, with their JSON-schema names."""
 IDENTIFIER = "^[a-z][a-z0-9_]{2,30}$"
-EXPRESSION_MAX_CHARS = 160
 NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.]*\d)")
 QUOTED = re.compile(r"'([^'\n]{1,200})'|\"([^\"\n]{1,200})\"")
 BRACKETS = re.compile(r"\[[^\[\]\n]{0,400}\]")
@@ -192,12 +192,6 @@ def body_messages(task: str, signature: str, tried: str = "", problem: str = "")
     return _exchange("body", user, examples)
 
 
-BODY_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {"expression": {"type": "string", "minLength": 1,
-                                  "maxLength": EXPRESSION_MAX_CHARS}},
-    "required": ["expression"],
-}
 
 
 def tool_code(name: str, description: str, params: list[tuple[str, str]],
@@ -271,6 +265,14 @@ def task_literals(task: str) -> dict[str, list[Any]]:
     return found
 
 
+def task_numbers(task: str) -> list[Any]:
+    """The numbers the task gives, alone or inside its lists."""
+    found = task_literals(task)
+    inside = [v for array in found["array"] for v in array
+              if isinstance(v, int | float) and not isinstance(v, bool)]
+    return list(dict.fromkeys([*found["number"], *inside]))
+
+
 def list_values(found: dict[str, list[Any]]) -> list[list[Any]]:
     """The lists a list parameter may take: the task's bracketed lists, or else its
     numbers, and its quoted texts, each gathered as one list when it gives several."""
@@ -303,7 +305,32 @@ def arguments_schema(params: list[tuple[str, str]], task: str) -> dict[str, Any]
             props[pname] = {"type": "string", "maxLength": 60}
         else:
             props[pname] = {"type": kind}
+    calls = distinct_calls(params, props, literals)
+    if calls:
+        return {"type": "object", "enum": calls}
     return {"type": "object", "properties": props, "required": [p for p, _ in params]}
+
+
+CALLS_MAX = 60
+"""Most calls a schema lists one by one (three parameters over five values: 60)."""
+
+
+def distinct_calls(params: list[tuple[str, str]], props: dict[str, Any],
+                   literals: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """The calls that give each parameter its own value, when two parameters draw from the
+    same values and the task gives enough of them (:func:`uses_each_value` as a decoding
+    constraint: a small model otherwise passes its favourite value twice); else empty."""
+    pools = [props[p].get("enum") or [] for p, _ in params]
+    if len(params) < 2 or not all(pools):
+        return []
+    keys = [{result_key(v) for v in pool} for pool in pools]
+    shared = any(keys[i] & keys[j] for i in range(len(keys)) for j in range(i + 1, len(keys)))
+    if not shared or len(set().union(*keys)) < len(params):
+        return []
+    calls = [dict(zip([p for p, _ in params], combo, strict=True))
+             for combo in itertools.product(*pools)
+             if len({result_key(v) for v in combo}) == len(combo)]
+    return calls if len(calls) <= CALLS_MAX else []
 
 
 def uses_each_value(args: dict[str, Any], params: list[tuple[str, str]], task: str) -> bool:

@@ -32,7 +32,11 @@ from typing import TYPE_CHECKING, Any
 
 from autoagent_core.errors import BackendError, ConfigError, ContextTooLongError
 from autoagent_core.types import Completion, CompletionOptions, Message, Usage
-from autoagent_plugins.local_llama.grammar import ReplyWatcher, close_json, strict_json_gbnf
+from autoagent_plugins.local_llama.grammar import (
+    ReplyWatcher,
+    checked_gbnf,
+    close_json,
+)
 
 if TYPE_CHECKING:
     from autoagent_core.config import Settings
@@ -205,6 +209,8 @@ class LocalLlamaBackend:
         self._snapshots: list[PromptSnapshot] = []
         self._lock = threading.Lock()
         self._special_ids: tuple[list[int], list[int]] | None = None
+        self._grammars: set[str] = set()
+        """Grammars llama.cpp's parser has taken (:func:`checked_gbnf`)."""
         self.last_prompt_tokens = 0
         self.last_reused_tokens = 0
         """Prompt tokens of the last request, and how many were already evaluated."""
@@ -316,8 +322,9 @@ class LocalLlamaBackend:
         stopping = StoppingCriteriaList([watcher.should_stop])
         if prompt.stopping_criteria is not None:
             stopping.append(prompt.stopping_criteria)
-        grammar = (LlamaGrammar.from_string(strict_json_gbnf(options.json_schema),
-                                            verbose=False)
+        grammar = (LlamaGrammar.from_string(
+            checked_gbnf(self.llm._model.vocab, options.json_schema, self._grammars),
+            verbose=False)
                    if options.json_schema is not None else None)
         self._prepare_state(tokens)
         self.last_prompt_tokens = len(tokens)

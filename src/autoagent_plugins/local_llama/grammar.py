@@ -22,9 +22,11 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from autoagent_core.errors import FormatRefusedError
 from autoagent_core.protocol.json_scan import JsonScanner, close_json
 
-__all__ = ["JsonScanner", "ReplyWatcher", "close_json", "repeats_itself", "strict_json_gbnf"]
+__all__ = ["JsonScanner", "ReplyWatcher", "checked_gbnf", "close_json", "grammar_parses",
+           "repeats_itself", "strict_json_gbnf"]
 
 LOOP_MIN_SPAN = 120
 """Bytes of repeated tail needed before a reply counts as looping."""
@@ -55,6 +57,32 @@ def strict_json_gbnf(schema: dict[str, Any]) -> str:
         for line in gbnf.splitlines()
     ]
     return "\n".join(lines) + "\n"
+
+
+def grammar_parses(vocab: Any, gbnf: str) -> bool:
+    """True when llama.cpp's own parser takes ``gbnf``. For a grammar it refuses it makes no
+    sampler, and a request built on that grammar crashes the process; asking first turns
+    such a schema into an error the caller can handle."""
+    import llama_cpp
+
+    sampler = llama_cpp.llama_sampler_init_grammar(vocab, gbnf.encode("utf-8"), b"root")
+    if not sampler:
+        return False
+    llama_cpp.llama_sampler_free(sampler)
+    return True
+
+
+def checked_gbnf(vocab: Any, schema: dict[str, Any], taken: set[str]) -> str:
+    """:func:`strict_json_gbnf` once llama.cpp's parser has taken it (``taken`` remembers
+    those already asked about); a refused one is a permanent :class:`FormatRefusedError`,
+    not a crash."""
+    gbnf = strict_json_gbnf(schema)
+    if gbnf not in taken:
+        if not grammar_parses(vocab, gbnf):
+            raise FormatRefusedError("the local model's grammar parser refused the JSON "
+                                     "schema of this request", permanent=True)
+        taken.add(gbnf)
+    return gbnf
 
 
 def repeats_itself(tail: bytes, min_span: int = LOOP_MIN_SPAN,
