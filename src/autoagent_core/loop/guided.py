@@ -334,8 +334,7 @@ class GuidedTurn:
             if agreement.support(value) == 0:
                 agreement.add(value)  # the kept run itself is one sample
             if checks.value_fits(self.kind, value):
-                agreement.second = verify.second_tool(self, task, turn, name, params,
-                                                      value)
+                agreement.second = verify.second_tool(self, task, turn, name, params)
             self.loop.bus.emit("answer_checked", turn=turn.index, name=name, value=value,
                                support=agreement.support(value),
                                others=agreement.others(value)[:5],

@@ -24,26 +24,25 @@ if TYPE_CHECKING:
     from autoagent_core.loop.guided import GuidedTurn
 
 
-SECOND_DESIGNS = 2
-"""Designs tried for the second tool, one after another, until one computes the value.
-Each further design is one more chance for a coincidence: the model repeats its favourite
-wrong constants through any names (``degrees * 9.8``, then ``temperature * 9.8`` for
-Fahrenheit to Celsius), and with three designs such a repeat was accepted."""
+SECOND_DESIGNS = 3
+"""Designs tried for the second tool, one after another, until one computes a value."""
 
 
 def second_tool(guided: GuidedTurn, task: str, turn: Turn, name: str,
-                params: list[tuple[str, str]], value: Any) -> list[Any]:
-    """The values independently designed second tools compute: a signature sampled at
+                params: list[tuple[str, str]]) -> list[Any]:
+    """The values an independently designed second tool computes: a signature sampled at
     temperature (sample numbers after the first tool's), different from ``name(params)``
     and from earlier designs, its sampled bodies, each run in the sandbox (never saved)
     with its own first call. Values not of the kind the task asks for are no answers and
-    are left out. Designs are tried one after another until one computes ``value`` (the
-    kept run's), up to :data:`SECOND_DESIGNS`; the values of every design tried are
-    returned, so a rival value that several designs compute still counts against it."""
+    are left out; a design none of whose bodies computes one is replaced by the next, up
+    to :data:`SECOND_DESIGNS`.
+
+    The first design that computes values is the check, whether or not it agrees: trying
+    further designs until one agrees gives the model's favourite wrong constants more
+    chances to repeat through other names (``degrees * 9.8``, then ``temperature * 9.8``
+    for Fahrenheit to Celsius: 980 was accepted when designs were tried until one agreed)."""
     samples = guided.loop.settings.guided_samples
     tried = [(name, params)]
-    key = steps.result_key(value)
-    values: list[Any] = []
     for design in range(SECOND_DESIGNS):
         second, description, second_params = guided.signature(
             task, turn, samples * (design + 1) + 1, unlike=tried)
@@ -52,14 +51,15 @@ def second_tool(guided: GuidedTurn, task: str, turn: Turn, name: str,
         tried.append((second, second_params))
         calls = guided.arguments(task, turn, steps.python_signature(second, second_params),
                                  second_params, count=1)
+        values = []
         for code in dict.fromkeys(guided.bodies(task, turn, second, description,
                                                 second_params)):
-            result = guided.run_code(turn, second, code, calls[0]) if calls else None
-            if result is not None and checks.value_fits(guided.kind, result):
-                values.append(result)
-        if any(steps.result_key(v) == key for v in values):
-            break
-    return values
+            value = guided.run_code(turn, second, code, calls[0]) if calls else None
+            if value is not None and checks.value_fits(guided.kind, value):
+                values.append(value)
+        if values:
+            return values
+    return []
 
 
 def decide(guided: GuidedTurn, task: str, turn: Turn,
