@@ -17,9 +17,10 @@ import pytest
 from autoagent_core.config import Settings, load_settings
 from autoagent_core.errors import FormatRefusedError
 from autoagent_core.layers import open_backend, resolve_backend_name
-from autoagent_core.loop.guided_steps import body_messages, python_signature
+from autoagent_core.loop.guided_steps import body_messages, python_signature, task_numbers
 from autoagent_core.loop.guided_syntax import body_schema, expression_pattern
 from autoagent_core.types import CompletionOptions, LLMBackend, Message
+from autoagent_plugins.local_llama.grammar import grammar_parses, strict_json_gbnf
 from fixtures.backends import assert_clean_error
 
 pytestmark = [pytest.mark.local, pytest.mark.usefixtures("local_gguf")]
@@ -101,7 +102,7 @@ def test_a_schema_whose_grammar_llama_cpp_refuses_is_an_error_not_a_crash(
             max_tokens=8, json_schema=refused))
     assert caught.value.permanent
     reply = local.complete([Message("user", "Say a.b")], CompletionOptions(
-        max_tokens=8, json_schema={**refused, "properties": {
+        max_tokens=32, json_schema={**refused, "properties": {
             "word": {"type": "string", "pattern": "^a[.](b|cd)$"}}}))
     assert json.loads(reply.text)["word"] in ("a.b", "a.cd")
 
@@ -120,6 +121,20 @@ def test_body_replies_are_expressions_the_pattern_admits(local: LLMBackend,
         expression = json.loads(reply.text)["expression"]
         assert pattern.fullmatch(expression), expression
         assert '"' not in expression and "=" not in re.sub("[=!<>]=", "", expression)
+
+
+def test_every_bench_task_body_grammar_is_taken_by_llama_cpp(local: Any) -> None:
+    # the task's numbers are cut out of the number literals: a trie of alternatives that
+    # llama.cpp's parser must still take (it refused the grammar of 20 five-digit numbers)
+    tasks = json.loads((Path(__file__).parents[1] / "bench" / "offline_tasks.json")
+                       .read_text())["tasks"]
+    params = [("number", "int"), ("value", "float"), ("text", "str"), ("items", "list")]
+    hard = ["Sort [101, 1002, 10003, 100004, 99, 98.5]",
+            "Add 123456789012.5, 234567890123.25, 345678901234.125 and 456789012345.75",
+            "Sum [" + ", ".join(str(11111 * k) for k in range(1, 21)) + "]"]
+    for task in [t["task"] for t in tasks] + hard:
+        gbnf = strict_json_gbnf(body_schema(params, task_numbers(task)))
+        assert grammar_parses(local.llm._model.vocab, gbnf), task
 
 
 def test_a_second_turn_evaluates_only_its_new_tokens(local: Any) -> None:

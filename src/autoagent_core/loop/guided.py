@@ -92,7 +92,9 @@ class GuidedTurn:
         sent = loop.redacted(messages)  # no secret value leaves for the model
         try:
             completion = loop.backend.complete(sent, options)
-        except FormatRefusedError:
+        except FormatRefusedError as exc:
+            loop.bus.emit("format_refused", agent=agent, turn=turn.index, step=step,
+                          error=str(exc))
             options.json_schema = None
             completion = loop.backend.complete(sent, options)
         turn.usage = turn.usage + completion.usage

@@ -50,12 +50,16 @@ OPERATORS = ("\\*\\*", "//", "==", "!=", "<=", ">=", "[-+*/%<>(),:\\[\\]]")
 MAX_OPERATOR_RUN = 4
 """Operators and brackets in a row between two words (``)) +``, ``[::-1]``): more is the
 model looping on brackets."""
-TEXT = "'[^'\"\\\\\\x00-\\x1f]{0,40}'"
+TEXT = "'[^'\"\\\\\\x00-\\x1f]{0,16}'"
 """A quoted text: single quotes, no double quote or backslash (the JSON string holding the
 expression stays plain), no control character."""
-NUMBER = "[0-9]{1,12}([.][0-9]{1,8})?"
-FREE_WHOLE = "[0-9]{0,11}([.][0-9]{1,8})?"
-FREE_FRACTION = "[0-9]{0,7}"
+NUMBER = "[0-9]+([.][0-9]+)?"
+FREE_WHOLE = "[0-9]*([.][0-9]+)?"
+FREE_FRACTION = "[0-9]*"
+TAKEN_CHARS = 24
+"""Digits of the task's numbers kept out of the number literals, the first numbers up to
+this many: the grammar grows with each digit, and llama.cpp's parser refused one built
+from eight five-digit numbers."""
 
 
 def _public(obj: Any) -> set[str]:
@@ -125,7 +129,7 @@ def _number_after(node: dict[str, Any], first: bool, fraction: bool,
         options.append(f"[{free}]{FREE_FRACTION if fraction else FREE_WHOLE}")
     if not (first or fraction or after_dot):
         options.append(f"[.]{_number_after(node['.'], False, True, True)}" if "." in node
-                       else "[.][0-9]{1,8}")
+                       else "[.][0-9]+")
     may_end = not first and not after_dot and "$" not in node
     return f"({'|'.join(options)})" + ("?" if may_end else "")
 
@@ -145,12 +149,22 @@ def expression_pattern(params: list[tuple[str, str]], task_numbers: Sequence[Any
     run = f"{operator}{{1,{MAX_OPERATOR_RUN}}}"
     words = [f"({_alternatives(names)})({_attribute(everything)})*",
              f"{TEXT}({_attribute(_public(str))})*",
-             number_pattern([str(n) for n in task_numbers if abs(n) >= 10])]
+             number_pattern(_taken(task_numbers))]
     for pname, ptype in params:
         words.append(f"{pname}({_attribute(_public(PARAM_TYPES.get(ptype, str)))})*")
     word = f"({'|'.join(words)})"
     between = f"( *{run}( +{run}){{0,2}} *| +)"
-    return f"^ *({run} *)?({word}{between}){{0,24}}{word}?( *{run})?$"
+    return f"^ *({run} *)?({word}{between})*{word}?( *{run})?$"
+
+
+def _taken(task_numbers: Sequence[Any]) -> list[str]:
+    """The task's numbers of two digits or more, as written, up to :data:`TAKEN_CHARS`."""
+    taken: list[str] = []
+    for number in task_numbers:
+        text = str(abs(number))
+        if abs(number) >= 10 and sum(map(len, taken)) + len(text) <= TAKEN_CHARS:
+            taken.append(text)
+    return taken
 
 
 def _attribute(names: set[str]) -> str:
