@@ -56,6 +56,7 @@ from autoagent_core.loop.prompts import (
     relevant_tools,
     render_agents,
     render_tools,
+    retrieval_query,
     supervisor_review,
     supervisor_system,
 )
@@ -205,7 +206,7 @@ class RunLoop:
             return GuidedTurn(self).run(turns_left, instruction)
         session = self.session
         turn = Turn(index=len(session.turns) + 1)
-        query = self._query(instruction)
+        query = retrieval_query(self.session, instruction)
         system = coder_system(self._tools_text(query), self._agents_text(query, exclude=""))
         # the same request with less history, for a model whose context is too small
         candidates = [coder_messages(session, system, turns_left, instruction, full)
@@ -377,18 +378,6 @@ class RunLoop:
         return f"(agent {spec.name} gave no final answer within {steps} replies)"
 
     # ------------------------------------------------------------------ listings
-    def _query(self, instruction: str | None) -> str:
-        """What retrieval ranks tools and agents against: the task, the instructions and
-        the latest feedback."""
-        session = self.session
-        parts = [session.task, *session.instructions]
-        if instruction:
-            parts.append(instruction)
-        if session.turns and session.turns[-1].decision:
-            last = session.turns[-1].decision or {}
-            parts += [str(last.get("feedback", "")), *map(str, last.get("tips") or [])]
-        return "\n".join(parts)
-
     def _tools_text(self, query: str) -> str:
         # the library and the tool sources' tools go through the same retrieval and limit
         tools = self.tools.list_tools() + [e.spec for e in self.external.list_tools()]

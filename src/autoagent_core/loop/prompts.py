@@ -339,3 +339,15 @@ def agent_result_message(results: list[dict[str, Any]], steps_left: int) -> str:
     note = ("Give your final_answer now." if steps_left <= 1 else
             "Continue, or give your final_answer.")
     return "Results of your actions:\n" + "\n".join(lines) + f"\n\n{note}"
+
+
+def retrieval_query(session: Session, instruction: str | None) -> str:
+    """What retrieval ranks tools and agents against: the task, the instructions and the
+    latest feedback."""
+    parts = [session.task, *session.instructions]
+    if instruction:
+        parts.append(instruction)
+    if session.turns and session.turns[-1].decision:
+        last = session.turns[-1].decision or {}
+        parts += [str(last.get("feedback", "")), *map(str, last.get("tips") or [])]
+    return "\n".join(parts)

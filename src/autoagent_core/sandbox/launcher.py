@@ -27,13 +27,11 @@ Each call starts ``python -I -B child.pyc REQUEST`` (the bytecode of :mod:`child
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import marshal
 import os
 import secrets
 import selectors
-import signal
 import subprocess
 import sys
 import tempfile
@@ -44,6 +42,12 @@ from typing import TYPE_CHECKING, Any
 from autoagent_core.config import Settings, sandbox_mode
 from autoagent_core.errors import SandboxError
 from autoagent_core.sandbox.outcome import FLOOD_FACTOR, Outcome, Stream, to_result
+from autoagent_core.sandbox.process_tree import (
+    MARKER_VAR,
+    die_with_parent_hook,
+    kill_tree,
+    sweep_marked,
+)
 from autoagent_core.sandbox.staging.apply import commit_call, remove_later, remove_tree
 from autoagent_core.sandbox.tree_limits import TreeLimiter, tree_limiter
 from autoagent_core.types import ToolResult
@@ -72,7 +76,6 @@ def landlock_code() -> Any:
     return compile(path.read_bytes(), str(path), "exec", dont_inherit=True)
 
 
-MARKER_VAR = "AUTOAGENT_SANDBOX_CALL"
 EXIT_GRACE_S = 0.5  # after the child exits, how long leftover writers may hold the pipes
 READ_CHUNK = 65536
 DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
@@ -190,66 +193,7 @@ def _collect(proc: subprocess.Popen[bytes], fds: dict[str, int], timeout: float,
     return outcome
 
 
-# --------------------------------------------------------------------------- killing
-def _kill_tree(proc: subprocess.Popen[bytes], marker: str, sweep: bool) -> None:
-    """Kill the call's process group (with namespaces: ``unshare`` and so the whole
-    namespace) and, without namespaces, every process carrying the call's marker."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(ProcessLookupError):
-        proc.kill()
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=10)
-    if sweep:
-        for _ in range(3):
-            if not sweep_marked(marker):
-                break
-
-
-def sweep_marked(marker: str) -> int:
-    """SIGKILL every process whose environment holds ``MARKER_VAR=marker``; the count."""
-    needle = f"{MARKER_VAR}={marker}".encode()
-    killed = 0
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/environ", "rb") as fh:
-                environ = fh.read()
-        except OSError:
-            continue
-        if needle in environ.split(b"\0"):
-            with contextlib.suppress(OSError):
-                os.kill(int(entry.name), signal.SIGKILL)
-                killed += 1
-    return killed
-
-
-PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent_hook() -> Any:
-    """A pre-exec hook that makes the launched process get SIGKILL when autoagent dies
-    (even by ``kill -9``) in ``none`` mode (bwrap has ``--die-with-parent`` for the others),
-    so no tool outlives the run that started it. ``None`` where prctl is unavailable."""
-    if not sys.platform.startswith("linux"):
-        return None
-    import ctypes
-
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
-                      ctypes.c_ulong]
-
-    def hook() -> None:  # runs in the child between fork and exec: no allocation-heavy work
-        prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-
-    return hook
-
-
-_DIE_WITH_PARENT = _die_with_parent_hook()
+_DIE_WITH_PARENT = die_with_parent_hook()
 
 
 def _start(argv: list[str], env: dict[str, str], cwd: Path, keep: tuple[int, ...],
@@ -388,7 +332,7 @@ def run_tool(code: str, name: str, args: dict[str, Any], settings: Settings,
                     os.close(gate_w)
             outcome = _collect(proc, fds, settings.tool_timeout, settings, limiter)
         finally:
-            _kill_tree(proc, marker, sweep=mode == "none")
+            kill_tree(proc, marker, sweep=mode == "none")
             closing, limiter = limiter, None
             hit = closing.close()  # kills whatever is left of the tree, frees the cgroup
             proc.stdout.close()
