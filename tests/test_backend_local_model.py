@@ -125,7 +125,7 @@ def test_body_replies_are_expressions_the_pattern_admits(local: LLMBackend,
 
 def test_every_bench_task_body_grammar_is_taken_by_llama_cpp(local: Any) -> None:
     # the task's numbers are cut out of the number literals: a trie of alternatives that
-    # llama.cpp's parser must still take (it refused the grammar of 20 five-digit numbers)
+    # llama.cpp's parser must still take (it refused the grammar of eight five-digit numbers)
     tasks = json.loads((Path(__file__).parents[1] / "bench" / "offline_tasks.json")
                        .read_text())["tasks"]
     params = [("number", "int"), ("value", "float"), ("text", "str"), ("items", "list")]

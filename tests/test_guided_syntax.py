@@ -74,3 +74,20 @@ def test_two_parameters_drawing_from_the_same_values_get_a_value_each() -> None:
     # parameters of different types never share a value: the per-parameter schema stays
     mixed = arguments_schema([("word", "str"), ("count", "int")], "Repeat 'hi' 3 times.")
     assert mixed["properties"]["word"] == {"enum": ["hi"]}
+
+
+def test_the_task_numbers_are_no_constants() -> None:
+    params = [("number", "int"), ("times", "int")]
+    pattern = expression_pattern(params, [1234, 567])
+    assert not re.fullmatch(pattern, "1234 - 567")
+    assert not re.fullmatch(pattern, "number - 567")
+    assert re.fullmatch(pattern, "number - times")
+    # other numbers, and numbers that only begin like a task number, stay writable
+    for expression in ("number * 12345", "number * 123", "number / 1234.5", "times + 56"):
+        assert re.fullmatch(pattern, expression), expression
+    # one-digit values are common constants (an offset, a half): they stay writable
+    assert re.fullmatch(expression_pattern(params, [1, 100]), "sum(range(number, times + 1))")
+    # inside the task's lists too
+    largest = expression_pattern([("numbers", "list")], [12, 45, 7, 23, 38])
+    assert not re.fullmatch(largest, "max(12, 45, 7, 23, 38)")
+    assert re.fullmatch(largest, "max(numbers)")

@@ -192,8 +192,6 @@ def body_messages(task: str, signature: str, tried: str = "", problem: str = "")
     return _exchange("body", user, examples)
 
 
-
-
 def tool_code(name: str, description: str, params: list[tuple[str, str]],
               expression: str) -> str | None:
     """The tool's source: a function returning ``expression``, with an import for each

@@ -158,12 +158,16 @@ def expression_pattern(params: list[tuple[str, str]], task_numbers: Sequence[Any
 
 
 def _taken(task_numbers: Sequence[Any]) -> list[str]:
-    """The task's numbers of two digits or more, as written, up to :data:`TAKEN_CHARS`."""
+    """The task's first numbers of two digits or more, as Python writes them (``12.5`` for
+    a task's ``12.50``), up to :data:`TAKEN_CHARS` digits."""
     taken: list[str] = []
     for number in task_numbers:
+        if abs(number) < 10:
+            continue
         text = str(abs(number))
-        if abs(number) >= 10 and sum(map(len, taken)) + len(text) <= TAKEN_CHARS:
-            taken.append(text)
+        if sum(map(len, taken)) + len(text) > TAKEN_CHARS:
+            break
+        taken.append(text)
     return taken
 
 
