@@ -124,6 +124,12 @@ EVENT_KINDS: tuple[str, ...] = (
     "error",  # message, kind
     "interrupted",  # turn
     "run_finished",  # status, answer, turns, usage, duration_s
+    # the guided strategy's own steps (loop/guided*.py); model_request/model_reply carry
+    # ``step`` and ``sample`` there
+    "tools_offered",  # turn, tools (names that fit the task), threshold
+    "candidate_run",  # turn, name, args, ok, result, error: one sampled body in the sandbox
+    "answer_checked",  # turn, name, value, support, others, second, kind, agreed
+    "format_refused",  # agent, turn, step, error: the backend refused the step's schema
 )
 
 
