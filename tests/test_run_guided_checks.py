@@ -154,3 +154,17 @@ def test_agreement_needs_the_second_tool_and_no_equal_rival() -> None:
     assert Candidates([5, 5, 7], second=[5, 7]).agreed(5)
     assert "a second tool computed 7" in Candidates([5], second=[7]).disagreement(5)
     assert "no second tool" in Candidates([5]).disagreement(5)
+
+
+def test_a_fix_turn_does_not_run_the_refuted_expression_again(run_task: RunTask) -> None:
+    # turn 2's only body is turn 1's refuted one (spaced differently): it is no candidate
+    run = run_task("guided_refuted_repeat", "--strategy", "guided", "-m", "2",
+                   "What is 2 to the power of 10?", env=ONE_SAMPLE)
+    assert run.returncode == 1, run
+    assert run.summary["answer"] in (None, "") and run.summary["candidate"] == "20"
+    second_turn = [e["data"] for e in run.events if e["data"].get("turn") == 2]
+    assert not [e for e in second_turn if "args" in e and e.get("name") == "power"]
+    failed = [e for e in second_turn if e.get("type") == "create_tool"]
+    assert failed and "no expression" in failed[0]["error"]["message"]
+    assert [(t["name"], t["version"]) for t in run.summary["tools_created"]] == [("power", 1)]
+    assert "Traceback" not in run.stderr
