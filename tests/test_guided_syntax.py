@@ -36,6 +36,9 @@ NOT_WRITABLE = [
     ([("text", "str")], "eval(text)"),
     ([("text", "str")], "__import__('os').system(text)"),
     ([("number", "int")], "number * ((((((((2))))))))"),  # a run of brackets
+    ([("number", "int")], ""),  # nothing
+    ([("text", "str")], "'{0.__class__}'.format(text)"),  # a brace reaches dunders
+    ([("text", "str")], "type(text)"),
 ]
 
 
@@ -82,6 +85,7 @@ def test_the_task_numbers_are_no_constants() -> None:
     assert not re.fullmatch(pattern, "1234 - 567")
     assert not re.fullmatch(pattern, "number - 567")
     assert re.fullmatch(pattern, "number - times")
+    assert not re.fullmatch(pattern, "number - 567.0")  # the same value, written otherwise
     # other numbers, and numbers that only begin like a task number, stay writable
     for expression in ("number * 12345", "number * 123", "number / 1234.5", "times + 56"):
         assert re.fullmatch(pattern, expression), expression

@@ -41,7 +41,8 @@ KEYWORDS = ("for", "in", "if", "else", "and", "or", "not", "is", "lambda", "None
 NOT_OFFERED = {"breakpoint", "compile", "copyright", "credits", "delattr", "eval", "exec",
                "exit", "globals", "help", "input", "license", "locals", "memoryview", "open",
                "quit", "setattr", "vars", "aiter", "anext", "classmethod", "staticmethod",
-               "property", "super", "object", "id", "hash", "issubclass", "getattr",
+               "property", "super", "object", "id", "hash", "issubclass", "getattr", "type",
+               "dir",
                "hasattr", "callable", "__import__", "format", "print"}
 """Builtins that run code, touch files or the interpreter, or make no value a task asks
 for."""
@@ -50,9 +51,10 @@ OPERATORS = ("\\*\\*", "//", "==", "!=", "<=", ">=", "[-+*/%<>(),:\\[\\]]")
 MAX_OPERATOR_RUN = 4
 """Operators and brackets in a row between two words (``)) +``, ``[::-1]``): more is the
 model looping on brackets."""
-TEXT = "'[^'\"\\\\\\x00-\\x1f]{0,16}'"
+TEXT = "'[^'\"\\\\{}\\x00-\\x1f]{0,16}'"
 """A quoted text: single quotes, no double quote or backslash (the JSON string holding the
-expression stays plain), no control character."""
+expression stays plain), no control character, no brace (``'{0.__class__}'.format(x)``
+would reach attributes the vocabulary leaves out)."""
 NUMBER = "[0-9]+([.][0-9]+)?"
 FREE_WHOLE = "[0-9]*([.][0-9]+)?"
 FREE_FRACTION = "[0-9]*"
@@ -128,8 +130,10 @@ def _number_after(node: dict[str, Any], first: bool, fraction: bool,
     if free:
         options.append(f"[{free}]{FREE_FRACTION if fraction else FREE_WHOLE}")
     if not (first or fraction or after_dot):
-        options.append(f"[.]{_number_after(node['.'], False, True, True)}" if "." in node
-                       else "[.][0-9]+")
+        if "." in node:
+            options.append(f"[.]{_number_after(node['.'], False, True, True)}")
+        else:  # a taken whole number may not come back as 1234.0
+            options.append("[.]0*[1-9][0-9]*" if "$" in node else "[.][0-9]+")
     may_end = not first and not after_dot and "$" not in node
     return f"({'|'.join(options)})" + ("?" if may_end else "")
 
@@ -154,7 +158,7 @@ def expression_pattern(params: list[tuple[str, str]], task_numbers: Sequence[Any
         words.append(f"{pname}({_attribute(_public(PARAM_TYPES.get(ptype, str)))})*")
     word = f"({'|'.join(words)})"
     between = f"( *{run}( +{run}){{0,2}} *| +)"
-    return f"^ *({run} *)?({word}{between})*{word}?( *{run})?$"
+    return f"^ *({run} *)?({word}{between})*{word}( *{run})?$"
 
 
 def _taken(task_numbers: Sequence[Any]) -> list[str]:
