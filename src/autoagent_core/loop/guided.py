@@ -239,7 +239,7 @@ class GuidedTurn:
             return None
         params = steps.params_of_schema(tool.spec.parameters)
         previous = self.session.turns[-2] if len(self.session.turns) > 1 else None
-        tried = tool.code.rsplit("return ", 1)[-1].strip()
+        tried = steps.returned_expression(tool.code)
         problem = str(((previous.decision or {}).get("feedback")) if previous else "")
         return self._write_and_run(task, turn, name, tool.spec.description, params,
                                    tried=tried, problem=problem or "it did not answer the task")
@@ -269,7 +269,7 @@ class GuidedTurn:
                               schema, turn, distinct=False)
         codes = [steps.tool_code(name, description, params, str(b.get("expression", "")))
                  for b in bodies]
-        return [c for c in codes if c and c.rsplit("return ", 1)[-1].strip() != tried]
+        return [c for c in codes if c and steps.returned_expression(c) != tried]
 
     def run_code(self, turn: Turn, name: str, code: str, args: dict[str, Any]) -> Any:
         """One candidate run in the sandbox; its value, or None when it failed."""

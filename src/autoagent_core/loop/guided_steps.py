@@ -216,6 +216,12 @@ def tool_code(name: str, description: str, params: list[tuple[str, str]],
     return "\n".join(lines) + "\n"
 
 
+def returned_expression(code: str) -> str:
+    """The expression a tool written by :func:`tool_code` returns (a fix turn compares a
+    new body with it)."""
+    return code.rsplit("return ", 1)[-1].strip()
+
+
 def unknown_names(tree: ast.AST, params: set[str]) -> set[str]:
     """Names the expression reads that nothing defines: not a parameter, a builtin, a
     standard-library module (imported for it) or a name the expression binds itself
@@ -325,9 +331,10 @@ def distinct_calls(params: list[tuple[str, str]], props: dict[str, Any],
     shared = any(keys[i] & keys[j] for i in range(len(keys)) for j in range(i + 1, len(keys)))
     if not shared or len(set().union(*keys)) < len(params):
         return []
+    distinct = (combo for combo in itertools.product(*pools)
+                if len({result_key(v) for v in combo}) == len(combo))
     calls = [dict(zip([p for p, _ in params], combo, strict=True))
-             for combo in itertools.product(*pools)
-             if len({result_key(v) for v in combo}) == len(combo)]
+             for combo in itertools.islice(distinct, CALLS_MAX + 1)]
     return calls if len(calls) <= CALLS_MAX else []
 
 

@@ -209,8 +209,8 @@ class LocalLlamaBackend:
         self._snapshots: list[PromptSnapshot] = []
         self._lock = threading.Lock()
         self._special_ids: tuple[list[int], list[int]] | None = None
-        self._grammars: set[str] = set()
-        """Grammars llama.cpp's parser has taken (:func:`checked_gbnf`)."""
+        self._grammars: dict[str, bool] = {}
+        """Whether llama.cpp's parser takes each grammar asked for (:func:`checked_gbnf`)."""
         self.last_prompt_tokens = 0
         self.last_reused_tokens = 0
         """Prompt tokens of the last request, and how many were already evaluated."""

@@ -72,16 +72,16 @@ def grammar_parses(vocab: Any, gbnf: str) -> bool:
     return True
 
 
-def checked_gbnf(vocab: Any, schema: dict[str, Any], taken: set[str]) -> str:
-    """:func:`strict_json_gbnf` once llama.cpp's parser has taken it (``taken`` remembers
-    those already asked about); a refused one is a permanent :class:`FormatRefusedError`,
-    not a crash."""
+def checked_gbnf(vocab: Any, schema: dict[str, Any], checked: dict[str, bool]) -> str:
+    """:func:`strict_json_gbnf` once llama.cpp's parser has taken it (``checked`` remembers
+    each grammar's answer, so the parser is asked once per grammar); a refused one is a
+    permanent :class:`FormatRefusedError`, not a crash."""
     gbnf = strict_json_gbnf(schema)
-    if gbnf not in taken:
-        if not grammar_parses(vocab, gbnf):
-            raise FormatRefusedError("the local model's grammar parser refused the JSON "
-                                     "schema of this request", permanent=True)
-        taken.add(gbnf)
+    if gbnf not in checked:
+        checked[gbnf] = grammar_parses(vocab, gbnf)
+    if not checked[gbnf]:
+        raise FormatRefusedError("the local model's grammar parser refused the JSON schema "
+                                 "of this request", permanent=True)
     return gbnf
 
 
