@@ -18,7 +18,7 @@ from autoagent_core.config import Settings, load_settings
 from autoagent_core.errors import FormatRefusedError
 from autoagent_core.layers import open_backend, resolve_backend_name
 from autoagent_core.loop.guided_steps import body_messages, python_signature, task_numbers
-from autoagent_core.loop.guided_syntax import body_schema, expression_pattern
+from autoagent_core.loop.guided_syntax import TEXT_MAX_CHARS, body_schema, expression_pattern
 from autoagent_core.types import CompletionOptions, LLMBackend, Message
 from autoagent_plugins.local_llama.grammar import grammar_parses, strict_json_gbnf
 from fixtures.backends import assert_clean_error
@@ -135,6 +135,9 @@ def test_every_bench_task_body_grammar_is_taken_by_llama_cpp(local: Any) -> None
     for task in [t["task"] for t in tasks] + hard:
         gbnf = strict_json_gbnf(body_schema(params, task_numbers(task)))
         assert grammar_parses(local.llm._model.vocab, gbnf), task
+    # the Supervisor's own expression: no parameters, the task's numbers, longer texts
+    check = strict_json_gbnf(body_schema([], (), TEXT_MAX_CHARS))
+    assert grammar_parses(local.llm._model.vocab, check)
 
 
 def test_a_second_turn_evaluates_only_its_new_tokens(local: Any) -> None:

@@ -8,7 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from autoagent_core.loop.guided_checks import Candidates, params_fit_task, value_fits
+from autoagent_core.loop.guided_checks import (
+    Candidates,
+    computes_from_task,
+    params_fit_task,
+    value_fits,
+)
 from autoagent_core.retrieval import FIT_THRESHOLD, fit_score
 from fixtures.runs import RunOnDisk, RunTask, script_path
 
@@ -40,14 +45,15 @@ def test_main_job_is_checked_and_done(run_task: RunTask) -> None:
     assert run.summary["answer"] == "5"
     assert run.summary["candidate"] is None
     checked = next(e["data"] for e in run.events if e["kind"] == "answer_checked")
-    # the kept tool and a second tool of its own design (sum_of_two) both computed 5
+    # the kept tool and the Supervisor's own expression over the task's values computed 5;
+    # with that agreement no second tool is designed
     assert checked["support"] == 1 and checked["second"] == [5]
     assert checked["agreed"] is True and checked["kind"] == "number"
-    assert _steps(run) == ["kind", "signature", "body", "arguments",
-                           "signature", "arguments", "body", "judge"]
-    # the second tool was run in the sandbox, never saved in the library
-    runs = [e["data"]["name"] for e in run.events if e["kind"] == "candidate_run"]
-    assert runs == ["add_numbers", "sum_of_two"]
+    assert _steps(run) == ["kind", "signature", "body", "arguments", "direct", "judge"]
+    # the check ran in the sandbox as a function of no parameters, never saved
+    runs = [(e["data"]["name"], e["data"]["args"]) for e in run.events
+            if e["kind"] == "candidate_run"]
+    assert runs == [("add_numbers", {"a": 2, "b": 3}), ("supervisor_check", {})]
     assert [t["name"] for t in run.summary["tools_created"]] == ["add_numbers"]
 
 
@@ -63,6 +69,11 @@ def test_an_unrelated_library_tool_is_not_offered(run_task: RunTask) -> None:
     offered = next(e["data"] for e in run.events if e["kind"] == "tools_offered")
     assert offered["tools"] == []
     assert [t["name"] for t in run.summary["tools_used"]] == ["multiply"]
+    # the Supervisor's expression computed 40 (17 + 23): a second tool was designed, and
+    # its 391 agreed with the tool's, against one rival
+    checked = next(e["data"] for e in run.events if e["kind"] == "answer_checked")
+    assert checked["second"] == [40, 391] and checked["agreed"] is True
+    assert _steps(run)[4:] == ["direct", "signature", "arguments", "body", "judge"]
 
 
 def test_a_disagreeing_second_tool_ends_the_run_failed(run_task: RunTask,
@@ -70,9 +81,10 @@ def test_a_disagreeing_second_tool_ends_the_run_failed(run_task: RunTask,
     run = run_task("guided_disagree", "--strategy", "guided", "-m", "1",
                    "What is 2 to the power of 10?", env=ONE_SAMPLE)
     _failed_with_candidate(run, "20")
-    assert "a second tool computed 1024" in run.stderr
+    assert "an independent check computed 1024" in run.stderr
     checked = next(e["data"] for e in run.events if e["kind"] == "answer_checked")
-    # the first design that computed a value is the check: no further design is tried
+    # the Supervisor wrote the value out (1024) instead of computing it: no check, and never
+    # run; the first second-tool design that computed a value is the check
     assert checked["agreed"] is False and checked["second"] == [1024]
     designs = [e["data"]["name"] for e in run.events if e["kind"] == "candidate_run"]
     assert designs == ["power", "raise_to"]
@@ -87,12 +99,16 @@ def test_a_disagreement_with_turns_left_fixes_the_tool(run_task: RunTask,
     first, second = run.session["turns"]
     assert second["decision"]["decision"] == "done"
     assert first["decision"]["decision"] == "continue"
-    assert "unverified answer 20: a second tool computed 1024" in first["decision"]["feedback"]
-    # the fix request showed the refuted expression and why, and the same tool got version 2
+    assert ("unverified answer 20: an independent check computed 1024"
+            in first["decision"]["feedback"])
+    # the fix request showed the refuted expression and that a check did not confirm it,
+    # and the same tool got version 2
     fix = next(e["data"] for e in run.events if e["kind"] == "model_request"
                and e["data"].get("step") == "body" and e["data"]["turn"] == 2
                )["messages"][-1]["content"]
-    assert "base * exponent" in fix and "computed 1024" in fix
+    assert "base * exponent" in fix and "did not confirm 20" in fix
+    # never the check's value: a tool written to return it would agree without computing
+    assert "1024" not in fix
     assert [(t["name"], t["version"]) for t in run.summary["tools_created"]] == [
         ("power", 1), ("power", 2)]
     assert "base ** exponent" in (isolated / ".permanent_tools" / "power.py").read_text()
@@ -152,8 +168,22 @@ def test_agreement_needs_the_second_tool_and_no_equal_rival() -> None:
     assert not Candidates([5], second=[7]).agreed(5)
     assert not Candidates([5, 7], second=[5, 7]).agreed(5)  # a tie
     assert Candidates([5, 5, 7], second=[5, 7]).agreed(5)
-    assert "a second tool computed 7" in Candidates([5], second=[7]).disagreement(5)
-    assert "no second tool" in Candidates([5]).disagreement(5)
+    assert "an independent check computed 7" in Candidates([5], second=[7]).disagreement(5)
+    assert "no independent check" in Candidates([5]).disagreement(5)
+
+
+def test_the_supervisors_check_must_compute_from_the_task_values() -> None:
+    task = "Sort the list [5, 3, 9, 1, 7] in ascending order."
+    assert computes_from_task("sorted([5, 3, 9, 1, 7])", task)
+    assert not computes_from_task("[5, 3, 9, 1, 7]", task)  # the task's list written out
+    assert not computes_from_task("[1, 3, 5, 7, 9]", task)  # an answer stated, not computed
+    assert not computes_from_task("sorted([2, 4])", task)  # none of the task's values
+    assert not computes_from_task("sorted([5, 3,", task)  # does not parse
+    reverse = "Reverse the string 'autoagent'."
+    assert computes_from_task("'autoagent'[::-1]", reverse)
+    assert not computes_from_task("'autoagent'", reverse)
+    assert not computes_from_task("-667", "Compute 1234 minus 567.")
+    assert computes_from_task("1234 - 567", "Compute 1234 minus 567.")
 
 
 def test_a_fix_turn_does_not_run_the_refuted_expression_again(run_task: RunTask) -> None:

@@ -1,7 +1,7 @@
 """The guided strategy's checks on the real offline model (``nox -s local``): a library tool
-that does something else is not offered for reuse, and a run ends with exit 0 only when a
-second tool computed its answer, otherwise failed (exit 1) with its unverified value as
-``candidate``."""
+that does something else is not offered for reuse, and a run ends with exit 0 only when an
+independent check (the Supervisor's own expression or a second tool) computed its answer,
+otherwise failed (exit 1) with its unverified value as ``candidate``."""
 
 from __future__ import annotations
 
@@ -52,11 +52,12 @@ def test_an_unrelated_tool_is_not_reused(cli: Any, isolated: Path) -> None:
     _right_or_honest(result, summary, "391")
 
 
-def test_done_means_a_second_tool_computed_the_answer(cli: Any, isolated: Path) -> None:
+def test_done_means_an_independent_check_computed_the_answer(cli: Any,
+                                                            isolated: Path) -> None:
     """On main the model answered 1000 here with exit 0 and nothing checked it. Exit 0 now
-    means a second tool, designed again from the task, computed the same value (this model
-    reads "power" as a product in both designs and can still agree on 20: the README's
-    figures count it); any other end is a failure with the unverified candidate."""
+    means an independent check (the Supervisor's expression over 2 and 10, or a second tool
+    designed again from the task) computed the same value; any other end is a failure with
+    the unverified candidate."""
     result, summary = _run(cli, "What is 2 to the power of 10?")
     events = read_events(Path(summary["run_dir"]))
     checked = [e["data"] for e in events if e["kind"] == "answer_checked"]

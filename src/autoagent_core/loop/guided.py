@@ -15,11 +15,13 @@ wins, and that tool is saved through the store (a version) and run like any Code
 A library tool is offered for reuse only when it fits the task (:mod:`.guided_checks`).
 The Supervisor keeps its role, and ``done`` means checked: the loop checks the facts that
 need no model (a tool ran, it returned a value of the kind of answer the model says the task
-asks for, and a second tool designed independently, with its own sampled signature, bodies
-and call, computed the same value: :mod:`.guided_verify`), then asks the model one
+asks for, and an independent computation gave the same value: the Supervisor's own
+expression over the task's values, or a second tool designed independently, with its own
+sampled signature, bodies and call: :mod:`.guided_verify`), then asks the model one
 constrained question, yes or no. A "no", a failure or a disagreeing check makes the next
-turn fix the same tool under the same name (a new version); on the last turn a disagreeing
-check ends the run failed with the value as the session's ``candidate``.
+turn fix the same tool under the same name (a new version; the Coder hears that a check
+disagreed, never the check's value); on the last turn a disagreeing check ends the run
+failed with the value as the session's ``candidate``.
 Sessions, events and timelines are those of the free strategy.
 """
 
@@ -49,7 +51,7 @@ SAMPLE_TEMPERATURE = 0.8
 TASK_MAX_CHARS = 2000
 """The task as the steps quote it: the prompts stay far below any model's context."""
 STEP_TOKENS = {"choose": 24, "signature": 120, "body": 96, "arguments": 160, "judge": 12,
-               "kind": 16}
+               "kind": 16, "direct": 96}
 
 
 def uses_guided(settings: Any, backend: Any) -> bool:
@@ -240,7 +242,9 @@ class GuidedTurn:
         params = steps.params_of_schema(tool.spec.parameters)
         previous = self.session.turns[-2] if len(self.session.turns) > 1 else None
         tried = steps.returned_expression(tool.code)
-        problem = str(((previous.decision or {}).get("feedback")) if previous else "")
+        said = (previous.decision or {}) if previous else {}
+        # the Supervisor's tips are what the Coder may hear (no check's value); else feedback
+        problem = str((said.get("tips") or [said.get("feedback") or ""])[0])
         return self._write_and_run(task, turn, name, tool.spec.description, params,
                                    tried=tried, problem=problem or "it did not answer the task")
 
@@ -319,7 +323,7 @@ class GuidedTurn:
     def _call_existing(self, task: str, turn: Turn, name: str,
                        params: list[tuple[str, str]]) -> dict[str, Any]:
         """A library tool, run with the task's values; its result goes through the same
-        checks as a new tool's: an independently designed second tool must agree."""
+        checks as a new tool's: an independent check must agree."""
         calls = self.arguments(task, turn, steps.python_signature(name, params), params)
         args: dict[str, Any] = calls[0] if calls else {}
         action = {"type": "run_tool", "name": name, "args": args}
@@ -328,15 +332,16 @@ class GuidedTurn:
 
     def _checked(self, task: str, turn: Turn, run: dict[str, Any], agreement: checks.Candidates,
                  name: str, params: list[tuple[str, str]]) -> dict[str, Any]:
-        """The run entry with its agreement: the values of the independently designed
-        second tool, asked for when the kept run gave a value of the kind the task asks
-        for (a value of another kind fails without it)."""
+        """The run entry with its agreement: the values of the independent checks, asked
+        for when the kept run gave a value of the kind the task asks for (a value of
+        another kind fails without them)."""
         value = run.get("result") if run.get("type") == "run_tool" and run.get("ok") else None
         if value is not None and value != "" and value != []:
             if agreement.support(value) == 0:
                 agreement.add(value)  # the kept run itself is one sample
             if checks.value_fits(self.kind, value):
-                agreement.second = verify.second_tool(self, task, turn, name, params)
+                agreement.second = verify.independent_values(self, task, turn, value,
+                                                             agreement, name, params)
             self.loop.bus.emit("answer_checked", turn=turn.index, name=name, value=value,
                                support=agreement.support(value),
                                others=agreement.others(value)[:5],
@@ -353,5 +358,5 @@ class GuidedTurn:
         decision = verify.decide(self, task, turn, run)
         if decision.decision == "fail" and not final:
             return SupervisorReply(thought=decision.thought, decision="continue",
-                                   feedback=decision.feedback)
+                                   feedback=decision.feedback, tips=decision.tips)
         return decision

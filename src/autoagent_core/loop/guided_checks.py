@@ -3,11 +3,15 @@ facts of its independent checks. No model calls here (see :mod:`autoagent_core.l
 
 An answer is declared only when every check agrees with it:
 
-- **agreement**: a second tool, designed independently of the first (its own sampled
-  signature, different from the kept one, its own bodies and its own call), computes the
-  same value, and no other value was computed as often by both tools' samples
-  (:func:`autoagent_core.loop.guided_verify.second_tool`). A body that leaves a parameter
-  unused or reads a name nothing defines never becomes a candidate.
+- **agreement**: an independent computation gives the same value, and no other value was
+  computed as often by the tool's samples and the check's together. The check is first the
+  Supervisor's own: one expression written over the task's values, with no function, no
+  parameters and none of the Coder's names (:func:`direct_messages`, kept only when it
+  computes from the task's values: :func:`computes_from_task`); when that does not agree, a
+  second tool, designed independently of the first (its own sampled signature, different
+  from the kept one, its own bodies and its own call)
+  (:mod:`autoagent_core.loop.guided_verify`). A body that leaves a parameter unused or
+  reads a name nothing defines never becomes a candidate.
 - **form**: the model is asked one narrow constrained question, what kind of value answers
   the task (a number, a whole number, a text, yes or no, a list, a date), and the loop
   checks the value's own type against that kind.
@@ -23,6 +27,7 @@ and the task gives a literal of every parameter's type.
 
 from __future__ import annotations
 
+import ast
 import datetime
 import json
 import math
@@ -38,6 +43,7 @@ from autoagent_core.loop.guided_steps import (
     prompts,
     result_key,
     task_literals,
+    task_numbers,
 )
 from autoagent_core.types import Message
 
@@ -102,11 +108,42 @@ def value_fits(kind: str, value: Any) -> bool:
 # --------------------------------------------------------------------------- agreement
 
 
+def direct_messages(task: str) -> list[Message]:
+    """The Supervisor's own computation: the task's answer as one expression over its
+    values (no function, no parameter, none of the Coder's names)."""
+    data = prompts()["direct"]
+    examples = [(_fill(data["user"], task=e["task"]), e["reply"]) for e in data["examples"]]
+    return _exchange("direct", _fill(data["user"], task=task), examples)
+
+
+LITERAL_NODES = (ast.Expression, ast.Constant, ast.Tuple, ast.List, ast.Set, ast.Dict,
+                 ast.UnaryOp, ast.USub, ast.UAdd, ast.Load)
+"""What a value written out is made of (``3.0``, ``(5, 3, 9)``, ``-2``)."""
+
+
+def computes_from_task(expression: str, task: str) -> bool:
+    """True when ``expression`` computes (it is not a value written out: ``10``, the task's
+    own list) and starts from at least one value the task gives (a number, alone or in a
+    list, or a quoted text): a check that states a value, or computes from none of the
+    task's, checks nothing."""
+    try:
+        tree = ast.parse(expression.strip(), mode="eval")
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return False
+    nodes = list(ast.walk(tree))
+    if all(isinstance(node, LITERAL_NODES) for node in nodes):
+        return False
+    given = [*task_numbers(task), *task_literals(task)["string"]]
+    return any(isinstance(node, ast.Constant) and not isinstance(node.value, bool)
+               and node.value in given for node in nodes)
+
+
+
 @dataclass
 class Candidates:
     """The values the first tool's sampled bodies computed with the chosen arguments, one
-    per sample that ran, and the values of the independently designed second tool
-    (:func:`autoagent_core.loop.guided_verify.second_tool`)."""
+    per sample that ran, and the values of the independent checks (the Supervisor's own
+    expression, the second tool: :func:`autoagent_core.loop.guided_verify.independent_values`)."""
 
     values: list[Any] = field(default_factory=list)
     second: list[Any] = field(default_factory=list)
@@ -124,8 +161,8 @@ class Candidates:
         return [v for v in self.values if result_key(v) != key]
 
     def agreed(self, value: Any) -> bool:
-        """The first tool computed ``value``, the second tool computed it too, and no other
-        value was computed as often by both together."""
+        """The first tool computed ``value``, an independent check computed it too, and no
+        other value was computed as often by both together."""
         key = result_key(value)
         counts = Counter(result_key(v) for v in [*self.values, *self.second])
         return (self.support(value) >= 1 and any(result_key(v) == key for v in self.second)
@@ -136,9 +173,9 @@ class Candidates:
         key = result_key(value)
         rivals = [v for v in self.second if result_key(v) != key]
         if rivals:
-            return f"a second tool computed {shown(rivals[0])}"
+            return f"an independent check computed {shown(rivals[0])}"
         if not self.second:
-            return "no second tool computed a value"
+            return "no independent check computed a value"
         others = self.others(value)
         return f"another sampled body computed {shown(others[0])}" if others else "unchecked"
 

@@ -51,10 +51,10 @@ OPERATORS = ("\\*\\*", "//", "==", "!=", "<=", ">=", "[-+*/%<>(),:\\[\\]]")
 MAX_OPERATOR_RUN = 4
 """Operators and brackets in a row between two words (``)) +``, ``[::-1]``): more is the
 model looping on brackets."""
-TEXT = "'[^'\"\\\\{}\\x00-\\x1f]{0,16}'"
-"""A quoted text: single quotes, no double quote or backslash (the JSON string holding the
-expression stays plain), no control character, no brace (``'{0.__class__}'.format(x)``
-would reach attributes the vocabulary leaves out)."""
+TEXT_CHARS = 16
+"""Characters of a quoted text in a tool's body (a longer one is the model writing prose)."""
+TEXT_MAX_CHARS = 64
+"""Characters of a quoted text in a check written over the task's own texts."""
 NUMBER = "[0-9]+([.][0-9]+)?"
 FREE_WHOLE = "[0-9]*([.][0-9]+)?"
 FREE_FRACTION = "[0-9]*"
@@ -138,11 +138,20 @@ def _number_after(node: dict[str, Any], first: bool, fraction: bool,
     return f"({'|'.join(options)})" + ("?" if may_end else "")
 
 
-def expression_pattern(params: list[tuple[str, str]], task_numbers: Sequence[Any] = ()) -> str:
+def text_pattern(chars: int = TEXT_CHARS) -> str:
+    """A quoted text: single quotes, no double quote or backslash (the JSON string holding
+    the expression stays plain), no control character, no brace (``'{0.__class__}'.format(x)``
+    would reach attributes the vocabulary leaves out)."""
+    return f"'[^'\"\\\\{{}}\\x00-\\x1f]{{0,{min(max(chars, 1), TEXT_MAX_CHARS)}}}'"
+
+
+def expression_pattern(params: list[tuple[str, str]], task_numbers: Sequence[Any] = (),
+                       text_chars: int = TEXT_CHARS) -> str:
     """The regular expression (JSON-schema ``pattern``) of a body over ``params``
     (``[(name, python type)]``). After a parameter come its type's attributes only (no
     ``text.reverse()`` on a string); after a quoted text a string's; after anything else
-    those of the types, the modules and ``dict``."""
+    those of the types, the modules and ``dict``. Quoted texts have up to ``text_chars``
+    characters (at most :data:`TEXT_MAX_CHARS`)."""
     names = set(_builtin_names()) | set(KEYWORDS) | set(MODULES)
     names |= {chr(c) for c in range(ord("a"), ord("z") + 1)}
     names -= {p for p, _ in params}
@@ -152,7 +161,7 @@ def expression_pattern(params: list[tuple[str, str]], task_numbers: Sequence[Any
     operator = f"({'|'.join(OPERATORS)}|[)\\]]{_attribute(everything)})"
     run = f"{operator}{{1,{MAX_OPERATOR_RUN}}}"
     words = [f"({_alternatives(names)})({_attribute(everything)})*",
-             f"{TEXT}({_attribute(_public(str))})*",
+             f"{text_pattern(text_chars)}({_attribute(_public(str))})*",
              number_pattern(_taken(task_numbers))]
     for pname, ptype in params:
         words.append(f"{pname}({_attribute(_public(PARAM_TYPES.get(ptype, str)))})*")
@@ -179,11 +188,12 @@ def _attribute(names: set[str]) -> str:
     return f"[.]({_alternatives(names)})"
 
 
-def body_schema(params: list[tuple[str, str]], task_numbers: Sequence[Any] = ()) -> dict[str, Any]:
+def body_schema(params: list[tuple[str, str]], task_numbers: Sequence[Any] = (),
+                text_chars: int = TEXT_CHARS) -> dict[str, Any]:
     """The body step's JSON schema: one ``expression`` matching :func:`expression_pattern`."""
+    pattern = expression_pattern(params, task_numbers, text_chars)
     return {
         "type": "object",
-        "properties": {"expression": {"type": "string",
-                                      "pattern": expression_pattern(params, task_numbers)}},
+        "properties": {"expression": {"type": "string", "pattern": pattern}},
         "required": ["expression"],
     }

@@ -1,12 +1,14 @@
-"""The guided strategy's independent second tool and the Supervisor's decision.
+"""The guided strategy's independent checks and the Supervisor's decision.
 
-An answer is ``done`` only when a second tool, designed independently of the first (its own
-sampled signature, different from the kept one, its own bodies and its own call), computes
-the same value, the value is of the kind the task asks for, and the Supervisor's model says
-yes. The second tool shares nothing with the first but the task: a small model that
-misreads a task through the names it chose (``value * power`` in ``power_to_10(value,
-power)`` for "2 to the power of 10", sampled twice out of three) rarely misreads it the same
-way through other names. Facts and prompts live in :mod:`.guided_checks`.
+An answer is ``done`` only when an independent computation gives the same value, the value
+is of the kind the task asks for, and the Supervisor's model says yes. The computations
+share nothing with the tool but the task: first the Supervisor's own expression over the
+task's values (:func:`direct_values`), then, when that does not agree, a second tool
+designed independently (its own sampled signature, different from the kept one, its own
+bodies and its own call: :func:`second_tool`). A small model that misreads a task through
+the names it chose (``value * power`` in ``power_to_10(value, power)`` for "2 to the power
+of 10", sampled twice out of three) rarely misreads it the same way through other names, or
+with no names at all. Facts and prompts live in :mod:`.guided_checks`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from autoagent_core.loop import guided_checks as checks
 from autoagent_core.loop import guided_steps as steps
+from autoagent_core.loop import guided_syntax as syntax
 from autoagent_core.loop.prompts import clip
 from autoagent_core.protocol.actions import SupervisorReply
 from autoagent_core.types import Turn
@@ -26,6 +29,44 @@ if TYPE_CHECKING:
 
 SECOND_DESIGNS = 3
 """Designs tried for the second tool, one after another, until one computes a value."""
+
+
+DIRECT_NAME = "supervisor_check"
+"""The function the Supervisor's expression runs as in the sandbox (never saved)."""
+
+
+def independent_values(guided: GuidedTurn, task: str, turn: Turn, value: Any,
+                       agreement: checks.Candidates, name: str,
+                       params: list[tuple[str, str]]) -> list[Any]:
+    """The values the independent checks compute: the Supervisor's own expression, and the
+    second tool's too when those do not agree on ``value`` (the first tool's
+    ``agreement``)."""
+    found = direct_values(guided, task, turn)
+    if checks.Candidates(agreement.values, found).agreed(value):
+        return found
+    return [*found, *second_tool(guided, task, turn, name, params)]
+
+
+def direct_values(guided: GuidedTurn, task: str, turn: Turn) -> list[Any]:
+    """The values of the Supervisor's sampled expressions over the task's values, each run
+    in the sandbox as a function of no parameters; an expression that writes out a value
+    instead of computing one, or computes from none of the task's values, is left out, as
+    are values not of the kind the task asks for."""
+    texts = steps.task_literals(task)["string"]
+    schema = syntax.body_schema([], (), max([syntax.TEXT_CHARS, *map(len, texts)]))
+    ran: dict[str, Any] = {}
+    values = []
+    for reply in guided.samples("supervisor", "direct", checks.direct_messages(task), schema,
+                                turn, distinct=False):  # a repeat is another draw
+        expression = str(reply.get("expression", ""))
+        code = steps.tool_code(DIRECT_NAME, "", [], expression)
+        if code is None or not checks.computes_from_task(expression, task):
+            continue
+        if code not in ran:
+            ran[code] = guided.run_code(turn, DIRECT_NAME, code, {})
+        if ran[code] is not None and checks.value_fits(guided.kind, ran[code]):
+            values.append(ran[code])
+    return values
 
 
 def second_tool(guided: GuidedTurn, task: str, turn: Turn, name: str,
@@ -91,9 +132,13 @@ def decide(guided: GuidedTurn, task: str, turn: Turn,
             feedback=f"unverified answer {checks.shown(value)}: the task asks for "
                      f"{guided.kind}, and the value is not one")
     if not agreement.agreed(value):
+        # the Coder hears that a check disagreed, never the check's value: a tool written
+        # to return it would agree with the check the next turn without computing anything
         return SupervisorReply(thought=thought, decision="fail",
                                feedback=f"unverified answer {checks.shown(value)}: "
-                                        f"{agreement.disagreement(value)}")
+                                        f"{agreement.disagreement(value)}",
+                               tips=[f"an independent check did not confirm "
+                                     f"{checks.shown(value, 60)}"])
     reply = guided.ask("supervisor", "judge",
                        steps.judge_messages(task, call, clip(text, 500)),
                        steps.JUDGE_SCHEMA, turn)
