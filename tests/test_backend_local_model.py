@@ -137,6 +137,7 @@ def test_every_bench_task_body_grammar_is_taken_by_llama_cpp(local: Any) -> None
         assert grammar_parses(local.llm._model.vocab, gbnf), task
     # the Supervisor's own expression: no parameters, the task's numbers, longer texts
     check = strict_json_gbnf(body_schema([], (), TEXT_MAX_CHARS))
+    assert check.startswith("expression ::=") or "\nexpression ::=" in check  # not any-object
     assert grammar_parses(local.llm._model.vocab, check)
 
 

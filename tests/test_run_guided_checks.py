@@ -12,6 +12,7 @@ from autoagent_core.loop.guided_checks import (
     Candidates,
     computes_from_task,
     params_fit_task,
+    states_its_value,
     value_fits,
 )
 from autoagent_core.retrieval import FIT_THRESHOLD, fit_score
@@ -99,8 +100,11 @@ def test_a_disagreement_with_turns_left_fixes_the_tool(run_task: RunTask,
     first, second = run.session["turns"]
     assert second["decision"]["decision"] == "done"
     assert first["decision"]["decision"] == "continue"
-    assert ("unverified answer 20: an independent check computed 1024"
-            in first["decision"]["feedback"])
+    # the turn's feedback is what the Coder reads next: that the check did not confirm 20,
+    # never the check's 1024 (that stays in the answer_checked event)
+    assert first["decision"]["feedback"] == "an independent check did not confirm 20"
+    checked = next(e["data"] for e in run.events if e["kind"] == "answer_checked")
+    assert checked["second"] == [1024, 1024] and checked["agreed"] is False
     # the fix request showed the refuted expression and that a check did not confirm it,
     # and the same tool got version 2
     fix = next(e["data"] for e in run.events if e["kind"] == "model_request"
@@ -162,12 +166,14 @@ def test_value_kinds_are_facts_about_the_value() -> None:
     assert value_fits("", 5)  # no kind given: nothing to hold against the value
 
 
-def test_agreement_needs_the_second_tool_and_no_equal_rival() -> None:
+def test_agreement_needs_an_independent_check_and_no_equal_rival() -> None:
     assert Candidates([5], second=[5.0]).agreed(5)  # 5 and 5.0 are one value
     assert not Candidates([5, 5, 5]).agreed(5)  # one tool's samples alone are not enough
     assert not Candidates([5], second=[7]).agreed(5)
     assert not Candidates([5, 7], second=[5, 7]).agreed(5)  # a tie
     assert Candidates([5, 5, 7], second=[5, 7]).agreed(5)
+    # the tool's repeated samples cannot outvote what most of the checks computed
+    assert not Candidates([1200, 1200, 1200], second=[1200, 12, 12]).agreed(1200)
     assert "an independent check computed 7" in Candidates([5], second=[7]).disagreement(5)
     assert "no independent check" in Candidates([5]).disagreement(5)
 
@@ -184,6 +190,36 @@ def test_the_supervisors_check_must_compute_from_the_task_values() -> None:
     assert not computes_from_task("'autoagent'", reverse)
     assert not computes_from_task("-667", "Compute 1234 minus 567.")
     assert computes_from_task("1234 - 567", "Compute 1234 minus 567.")
+    # the task's values as an expression writes them: a negative number is minus applied to
+    # a positive one, a list's texts count, a date is its year, month and day
+    assert computes_from_task("abs(-7)", "What is the absolute value of -7?")
+    assert computes_from_task("sorted(['pear', 'fig'])", "Sort the words ['pear', 'fig'].")
+    assert computes_from_task("datetime.date(2024, 3, 15).weekday()",
+                              "What day of the week was 2024-03-15?")
+    assert computes_from_task("datetime.date.fromisoformat('2024-03-15').weekday()",
+                              "What day of the week was 2024-03-15?")
+
+
+def test_a_check_that_writes_the_answer_out_is_no_check() -> None:
+    power = "What is 2 to the power of 10?"
+    assert states_its_value("max(1024, 2)", 1024, power)
+    assert states_its_value("[1024, 10][0]", 1024.0, power)
+    assert not states_its_value("2 ** 10", 1024, power)
+    assert not states_its_value("max([12, 45, 7])", 45, "Largest of [12, 45, 7]?")  # given
+    assert not states_its_value("3.5 * 100", 350.0, "How many centimetres in 3.5 metres?")
+
+
+def test_a_check_stating_the_tools_value_beside_a_task_value_is_not_counted(
+        run_task: RunTask) -> None:
+    # max(20, 2) returns the wrong tool's 20: counted, it would have agreed with exit 0
+    run = run_task("guided_stated", "--strategy", "guided", "-m", "1",
+                   "What is 2 to the power of 10?", env=ONE_SAMPLE)
+    _failed_with_candidate(run, "20")
+    checked = next(e["data"] for e in run.events if e["kind"] == "answer_checked")
+    assert checked["second"] == [1024] and checked["agreed"] is False
+    ran = [(e["data"]["name"], e["data"]["result"]) for e in run.events
+           if e["kind"] == "candidate_run"]
+    assert ran == [("power", 20), ("supervisor_check", 20), ("raise_to", 1024)]
 
 
 def test_a_fix_turn_does_not_run_the_refuted_expression_again(run_task: RunTask) -> None:

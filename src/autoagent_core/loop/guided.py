@@ -242,9 +242,7 @@ class GuidedTurn:
         params = steps.params_of_schema(tool.spec.parameters)
         previous = self.session.turns[-2] if len(self.session.turns) > 1 else None
         tried = steps.returned_expression(tool.code)
-        said = (previous.decision or {}) if previous else {}
-        # the Supervisor's tips are what the Coder may hear (no check's value); else feedback
-        problem = str((said.get("tips") or [said.get("feedback") or ""])[0])
+        problem = str(((previous.decision or {}).get("feedback")) if previous else "")
         return self._write_and_run(task, turn, name, tool.spec.description, params,
                                    tried=tried, problem=problem or "it did not answer the task")
 
@@ -353,10 +351,12 @@ class GuidedTurn:
     def _supervise(self, task: str, turn: Turn, run: dict[str, Any] | None,
                    final: bool) -> SupervisorReply:
         """The Supervisor's decision. A check that disagrees ends the run failed on its last
-        turn; before that, the next turn writes the same tool again with the disagreement
-        as its problem (the unverified value stays the candidate)."""
+        turn; before that, the next turn writes the same tool again, told that a check did
+        not confirm its value (the unverified value stays the candidate; the check's values
+        are in the ``answer_checked`` event, never in what the Coder reads)."""
         decision = verify.decide(self, task, turn, run)
         if decision.decision == "fail" and not final:
+            # the Coder hears that a check disagreed, never the check's value (the tips)
             return SupervisorReply(thought=decision.thought, decision="continue",
-                                   feedback=decision.feedback, tips=decision.tips)
+                                   feedback=(decision.tips or [decision.feedback])[0])
         return decision

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from autoagent_core.loop.guided_steps import (
+    ISO_DATE,
     PARAM_TYPES,
     _exchange,
     _fill,
@@ -121,22 +122,51 @@ LITERAL_NODES = (ast.Expression, ast.Constant, ast.Tuple, ast.List, ast.Set, ast
 """What a value written out is made of (``3.0``, ``(5, 3, 9)``, ``-2``)."""
 
 
-def computes_from_task(expression: str, task: str) -> bool:
-    """True when ``expression`` computes (it is not a value written out: ``10``, the task's
-    own list) and starts from at least one value the task gives (a number, alone or in a
-    list, or a quoted text): a check that states a value, or computes from none of the
-    task's, checks nothing."""
+def task_values(task: str) -> list[Any]:
+    """The task's values as an expression writes them: its numbers, alone or in its lists
+    (and without their sign: ``-7`` parses as minus applied to ``7``), its quoted texts and
+    the texts of its lists, and the year, month and day of its ISO dates
+    (``datetime.date(2024, 3, 15)``)."""
+    found = task_literals(task)
+    numbers = task_numbers(task)
+    values: list[Any] = [*numbers, *(abs(n) for n in numbers), *found["string"]]
+    values += [v for array in found["array"] for v in array if isinstance(v, str)]
+    for text in found["string"]:
+        if ISO_DATE.fullmatch(text):
+            values += [int(part) for part in text.split("-")]
+    return values
+
+
+def _constants(expression: str) -> list[Any] | None:
+    """The expression's constants (no booleans), or None when it does not parse; ``[]`` when
+    it is a value written out (made of constants and displays only)."""
     try:
         tree = ast.parse(expression.strip(), mode="eval")
     except (SyntaxError, ValueError, MemoryError, RecursionError):
-        return False
+        return None
     nodes = list(ast.walk(tree))
     if all(isinstance(node, LITERAL_NODES) for node in nodes):
-        return False
-    given = [*task_numbers(task), *task_literals(task)["string"]]
-    return any(isinstance(node, ast.Constant) and not isinstance(node.value, bool)
-               and node.value in given for node in nodes)
+        return []
+    return [node.value for node in nodes
+            if isinstance(node, ast.Constant) and not isinstance(node.value, bool)]
 
+
+def computes_from_task(expression: str, task: str) -> bool:
+    """True when ``expression`` computes (it is not a value written out: ``10``, the task's
+    own list) and starts from at least one value the task gives (:func:`task_values`): a
+    check that states a value, or computes from none of the task's, checks nothing."""
+    given = task_values(task)
+    return any(constant in given for constant in _constants(expression) or [])
+
+
+def states_its_value(expression: str, value: Any, task: str) -> bool:
+    """True when ``value`` is one of the expression's own constants that the task does not
+    give (``max(1024, 2)`` for "2 to the power of 10"): the answer was written out, not
+    computed."""
+    given = task_values(task)
+    key = result_key(value)
+    return any(result_key(constant) == key for constant in _constants(expression) or []
+               if constant not in given)
 
 
 @dataclass
@@ -161,15 +191,19 @@ class Candidates:
         return [v for v in self.values if result_key(v) != key]
 
     def agreed(self, value: Any) -> bool:
-        """The first tool computed ``value``, an independent check computed it too, and no
-        other value was computed as often by both together."""
+        """The first tool computed ``value``, an independent check computed it too, no
+        other value was computed as often by both together, and none more often by the
+        checks alone (the tool's repeated samples cannot outvote the checks)."""
         key = result_key(value)
         counts = Counter(result_key(v) for v in [*self.values, *self.second])
-        return (self.support(value) >= 1 and any(result_key(v) == key for v in self.second)
-                and all(n < counts[key] for k, n in counts.items() if k != key))
+        checks = Counter(result_key(v) for v in self.second)
+        return (self.support(value) >= 1 and checks[key] >= 1
+                and all(n < counts[key] for k, n in counts.items() if k != key)
+                and all(n <= checks[key] for n in checks.values()))
 
     def disagreement(self, value: Any) -> str:
-        """Why ``value`` is not agreed, for the stderr line and the next turn's prompt."""
+        """Why ``value`` is not agreed, for the stderr line (the next turn's prompt is
+        told only that a check did not confirm it)."""
         key = result_key(value)
         rivals = [v for v in self.second if result_key(v) != key]
         if rivals:

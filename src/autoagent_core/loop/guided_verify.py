@@ -50,8 +50,9 @@ def independent_values(guided: GuidedTurn, task: str, turn: Turn, value: Any,
 def direct_values(guided: GuidedTurn, task: str, turn: Turn) -> list[Any]:
     """The values of the Supervisor's sampled expressions over the task's values, each run
     in the sandbox as a function of no parameters; an expression that writes out a value
-    instead of computing one, or computes from none of the task's values, is left out, as
-    are values not of the kind the task asks for."""
+    instead of computing one (alone, or beside the task's values: ``max(1024, 2)``), or
+    computes from none of the task's values, is left out, as are values not of the kind the
+    task asks for."""
     texts = steps.task_literals(task)["string"]
     schema = syntax.body_schema([], (), max([syntax.TEXT_CHARS, *map(len, texts)]))
     ran: dict[str, Any] = {}
@@ -64,8 +65,10 @@ def direct_values(guided: GuidedTurn, task: str, turn: Turn) -> list[Any]:
             continue
         if code not in ran:
             ran[code] = guided.run_code(turn, DIRECT_NAME, code, {})
-        if ran[code] is not None and checks.value_fits(guided.kind, ran[code]):
-            values.append(ran[code])
+        value = ran[code]
+        if (value is not None and checks.value_fits(guided.kind, value)
+                and not checks.states_its_value(expression, value, task)):
+            values.append(value)
     return values
 
 
