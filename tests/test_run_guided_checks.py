@@ -77,6 +77,23 @@ def test_an_unrelated_library_tool_is_not_offered(run_task: RunTask) -> None:
     assert _steps(run)[4:] == ["direct", "signature", "arguments", "body", "judge"]
 
 
+def test_the_timelines_tell_each_candidate_and_the_verdict(run_task: RunTask) -> None:
+    run = run_task("guided_multiply", "--strategy", "guided", "What is 17 times 23?",
+                   env=ONE_SAMPLE)
+    assert run.returncode == 0, run
+    folder = Path(run.summary["run_dir"])
+    markdown = (folder / "timeline.md").read_text()
+    html = (folder / "timeline.html").read_text()
+    for line in ("no library tool fits the task",
+                 "candidate multiply(x=17, y=23) returned 391",
+                 "candidate supervisor_check() returned 40",
+                 "candidate product(a=17, b=23) returned 391",
+                 "check of multiply: 391 agreed"):
+        assert f"### {line}" in markdown, line
+        assert line in html, line
+    assert "### candidate_run" not in markdown  # told in a line, not dumped as JSON
+
+
 def test_a_disagreeing_second_tool_ends_the_run_failed(run_task: RunTask,
                                                        isolated: Path) -> None:
     run = run_task("guided_disagree", "--strategy", "guided", "-m", "1",

@@ -9,6 +9,9 @@ from html import escape
 from typing import Any
 
 from autoagent_core.deps.events import KINDS as DEPENDENCY_KINDS
+from autoagent_core.deps.events import summary as dependency_summary
+from autoagent_core.loop.guided_events import KINDS as GUIDED_KINDS
+from autoagent_core.loop.guided_events import summary as guided_summary
 from autoagent_plugins.timeline.model import (
     dict_of,
     format_duration,
@@ -22,6 +25,8 @@ from autoagent_plugins.timeline.model import (
 
 OPEN_CODE_LINES = 15  # shorter tool code is shown unfolded
 TEXT_MAX = 100_000  # characters of one block shown; the rest is in events.jsonl
+
+Summary = Callable[[str, dict[str, Any]], str | None]
 
 
 def e(text: Any) -> str:
@@ -265,10 +270,8 @@ def _skip(data: dict[str, Any]) -> str:
     return ""
 
 
-def _dependency(kind: str) -> Callable[[dict[str, Any]], str]:
-    """A tool dependency step (:mod:`autoagent_core.deps.events`) as one line."""
-    from autoagent_core.deps.events import summary
-
+def _one_line(kind: str, summary: Summary) -> Callable[[dict[str, Any]], str]:
+    """An event ``summary`` tells in one line (a tool dependency step, a guided check)."""
     return lambda data: item(f'<span class="muted">{e(summary(kind, data) or kind)}</span>',
                              "")
 
@@ -290,7 +293,8 @@ RENDERERS = {
     "final_answer": _final_answer,
     "error": _error,
     "interrupted": _interrupted,
-    **{kind: _dependency(kind) for kind in DEPENDENCY_KINDS},
+    **{kind: _one_line(kind, dependency_summary) for kind in DEPENDENCY_KINDS},
+    **{kind: _one_line(kind, guided_summary) for kind in GUIDED_KINDS},
 }
 
 

@@ -12,6 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 from autoagent_core.deps.events import KINDS as DEPENDENCY_KINDS
+from autoagent_core.deps.events import summary as dependency_summary
+from autoagent_core.loop.guided_events import KINDS as GUIDED_KINDS
+from autoagent_core.loop.guided_events import summary as guided_summary
 from autoagent_plugins.timeline.base import BufferedRecorder
 from autoagent_plugins.timeline.model import (
     RunView,
@@ -34,6 +37,8 @@ FILENAME = "timeline.md"
 _BACKTICKS_RE = re.compile(r"`+")
 _MD_SPECIAL_RE = re.compile(r"([\\`*\[\]<>|&!])")
 CELL_MAX = 200
+
+Summary = Callable[[str, dict[str, Any]], str | None]
 
 
 def fence(text: str, lang: str = "text") -> str:
@@ -295,10 +300,10 @@ def _skip(data: dict[str, Any]) -> list[str]:
     return []
 
 
-def _dependency(kind: str) -> Callable[[dict[str, Any]], list[str]]:
-    """A tool dependency step (:mod:`autoagent_core.deps.events`) as one heading."""
-    from autoagent_core.deps.events import summary
-
+def _one_line(kind: str, summary: Summary) -> Callable[[dict[str, Any]], list[str]]:
+    """An event ``summary`` tells in one line (a tool dependency step,
+    :mod:`autoagent_core.deps.events`; a guided check, :mod:`autoagent_core.loop.guided_events`)
+    as one heading."""
     return lambda data: [f"### {inline(summary(kind, data) or kind)}", ""]
 
 
@@ -317,7 +322,8 @@ _RENDERERS = {
     "final_answer": _final_answer,
     "error": _error,
     "interrupted": _interrupted,
-    **{kind: _dependency(kind) for kind in DEPENDENCY_KINDS},
+    **{kind: _one_line(kind, dependency_summary) for kind in DEPENDENCY_KINDS},
+    **{kind: _one_line(kind, guided_summary) for kind in GUIDED_KINDS},
 }
 
 
