@@ -215,7 +215,8 @@ class Candidates:
 
 
 def shown(value: Any, width: int = 120) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False,
+                                                           default=repr)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

@@ -5,7 +5,6 @@ verdict on the kept value, and a grammar the backend refused."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 KINDS = ("tools_offered", "candidate_run", "answer_checked", "format_refused")
@@ -14,9 +13,10 @@ WIDTH = 160
 
 
 def _shown(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False,
-                                                           default=repr)
-    return text if len(text) <= WIDTH else text[:WIDTH - 1] + "\u2026"
+    # imported when a line is rendered: the timelines import this module on every run
+    from autoagent_core.loop.guided_checks import shown
+
+    return shown(value, WIDTH)
 
 
 def _call(data: dict[str, Any]) -> str:
